@@ -1,0 +1,99 @@
+// The weights codec: sizes and offsets of every weight in the byte stream, validation, decoding
+// to typed tensors (with dequantization, spec §1.4/§1.5) and encoding (spec §5.3).
+#pragma once
+
+#include <modelport/buffer.hpp>
+#include <modelport/dtype.hpp>
+#include <modelport/export.hpp>
+#include <modelport/weight_data.hpp>
+#include <modelport/weight_spec.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace modelport {
+
+// Checked product of the dims. Throws Error(corrupt) naming the weight on a negative dim or on
+// overflow past 2^53 elements (beyond what a JS number counts exactly).
+MODELPORT_API std::uint64_t element_count(const WeightSpec& spec);
+
+// Where one weight's stored bytes are in the stream, and what the bytes are.
+struct WeightLayout {
+  std::size_t index = 0;  // position in the spec list
+  std::uint64_t offset = 0;
+  std::uint64_t byte_length = 0;
+  std::uint64_t elements = 0;
+  DType dtype = DType::float32;                 // logical dtype after decoding
+  std::optional<QuantDType> quantization;       // storage dtype when quantized
+};
+
+// Validates every spec against the data before anything is decoded: known dtype and
+// quantization (the checks and messages of spec §1.5), sizes with checked arithmetic, string
+// length prefixes inside the data, and the total: the bytes the specs imply must equal the data
+// size. Errors are Error(corrupt) and name `source`, the weight, the expected and actual byte
+// counts. Returns the layout of every weight in spec order.
+MODELPORT_API std::vector<WeightLayout> plan_weights(const std::vector<WeightSpec>& specs,
+                                                     const WeightData& data,
+                                                     std::string_view source = {});
+
+// A decoded tensor. `data` holds the little-endian elements of float32/int32/bool/complex64
+// tensors (complex64: re, im pairs). When the stored bytes already are those elements
+// (unquantized float32/int32/bool/complex64 inside one buffer) `data` is a slice of the weight
+// buffer: nothing is copied. String tensors hold one Buffer per element instead (also slices).
+struct Tensor {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  DType dtype = DType::float32;
+  std::uint64_t elements = 0;
+  Buffer data;
+  std::vector<Buffer> strings;
+
+  // Element i as T (float / std::int32_t / std::uint8_t); safe at any alignment.
+  template <class T>
+  T at(std::size_t i) const noexcept {
+    T value;
+    std::memcpy(&value, data.data() + i * sizeof(T), sizeof(T));
+    return value;
+  }
+};
+
+MODELPORT_API Tensor decode_weight(const WeightSpec& spec, const WeightLayout& layout,
+                                   const WeightData& data);
+
+// decodeWeights: plan, then decode every weight in order.
+MODELPORT_API std::vector<Tensor> decode_weights(const std::vector<WeightSpec>& specs,
+                                                 const WeightData& data, std::string_view source = {});
+
+// A tensor to encode. Fixed-size dtypes: `data` holds the little-endian elements (float32 data
+// may be quantized on encode). Strings: `strings`, one entry per element in row-major order.
+struct TensorInput {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  DType dtype = DType::float32;
+  Buffer data;
+  std::vector<std::string> strings;
+};
+
+struct EncodeOptions {
+  std::optional<std::string> group;  // appended to every spec, as encodeWeights(tensors, group)
+  // Per-weight quantization choice (converter writer side, float32 weights only); nullopt = none.
+  std::function<std::optional<QuantDType>(const TensorInput&)> quantize;
+};
+
+struct EncodedWeights {
+  std::vector<WeightSpec> specs;
+  WeightData data;  // one buffer
+};
+
+// encodeWeights: specs {name, shape, dtype[, group]} and the bytes per spec §1.4, no padding.
+// Throws Error(invalid_argument) naming the tensor when data size does not match its shape.
+MODELPORT_API EncodedWeights encode_weights(std::span<const TensorInput> tensors,
+                                            const EncodeOptions& options = {});
+
+}  // namespace modelport

@@ -1,0 +1,26 @@
+#include <modelport/error.hpp>
+#include <modelport/io_handler.hpp>
+#include <modelport/options.hpp>
+
+namespace modelport {
+
+std::string_view CommonOptions::option(std::string_view key, std::string_view fallback) const {
+  auto it = plugin_options.find(key);
+  return it == plugin_options.end() ? fallback : std::string_view(it->second);
+}
+
+void CommonOptions::throw_if_cancelled(std::string_view what) const {
+  if (cancel.stop_requested()) throw Error(ErrorCode::cancelled, std::string(what) + ": cancelled");
+}
+
+IOHandler::~IOHandler() = default;
+
+SaveResult IOHandler::save(const ModelArtifacts&) {
+  throw Error(ErrorCode::unimplemented, "this IOHandler cannot save (it has no save operation)");
+}
+
+ModelArtifacts IOHandler::load() {
+  throw Error(ErrorCode::unimplemented, "this IOHandler cannot load (it has no load operation)");
+}
+
+}  // namespace modelport
