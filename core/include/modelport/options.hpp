@@ -24,7 +24,7 @@ struct Progress {
 };
 using ProgressCallback = std::function<void(const Progress&)>;
 
-struct CommonOptions {
+struct MODELPORT_API CommonOptions {
   std::vector<std::pair<std::string, std::string>> headers;  // http: sent with every request
   std::optional<std::string> method;                         // http: overrides GET / POST
   ProgressCallback on_progress;

@@ -27,11 +27,17 @@ inline double js_math_round(double x) noexcept {
 // JS ToInt32, what storing a number into an Int32Array does: NaN/Inf -> 0, else wrap mod 2^32.
 MODELPORT_API std::int32_t js_to_int32(double x) noexcept;
 
+// The product gets its own statement so that no compiler fuses it with the addition into one
+// FMA (clang does within a statement by default), which would round differently from JS.
+inline double dequantize_affine(std::uint32_t q, double min, double scale) noexcept {
+  const double product = static_cast<double>(q) * scale;
+  return product + min;
+}
 inline float dequantize_affine_float(std::uint32_t q, double min, double scale) noexcept {
-  return static_cast<float>(static_cast<double>(q) * scale + min);
+  return static_cast<float>(dequantize_affine(q, min, scale));
 }
 inline std::int32_t dequantize_affine_int32(std::uint32_t q, double min, double scale) noexcept {
-  return js_to_int32(js_math_round(static_cast<double>(q) * scale + min));
+  return js_to_int32(js_math_round(dequantize_affine(q, min, scale)));
 }
 
 struct AffineParams {
