@@ -1,0 +1,17 @@
+// The subcommands of the modelport CLI. Each takes its own arguments (after the subcommand name)
+// and returns the process exit code.
+#pragma once
+
+#include <span>
+#include <string>
+
+namespace modelport::cli {
+
+// Exit codes shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the model or store is missing, unreadable or invalid
+inline constexpr int kExitUsage = 2;    // bad command line
+
+int run_inspect(std::span<const std::string> args);
+
+}  // namespace modelport::cli
