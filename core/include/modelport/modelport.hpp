@@ -17,3 +17,5 @@
 #include <modelport/weight_spec.hpp>
 #include <modelport/weights_codec.hpp>
 #include <modelport/weight_stats.hpp>
+#include <modelport/model_management.hpp>
+#include <modelport/plugins.hpp>

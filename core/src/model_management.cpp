@@ -1,0 +1,239 @@
+#include <modelport/error.hpp>
+#include <modelport/model_management.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+namespace modelport {
+
+ModelStoreManager::~ModelStoreManager() = default;
+
+std::string url_scheme_prefix(std::string_view url) {
+  auto pos = url.find("://");
+  return pos == std::string_view::npos ? std::string() : std::string(url.substr(0, pos + 3));
+}
+
+namespace {
+
+std::string normalize_scheme(std::string scheme) {
+  if (!scheme.ends_with("://")) scheme += "://";
+  return scheme;
+}
+
+struct ManagerEntry {
+  std::string scheme;
+  std::string provider;
+  std::shared_ptr<ModelStoreManager> manager;
+};
+
+}  // namespace
+
+struct ModelStoreRegistry::Impl {
+  mutable std::mutex mutex;
+  std::vector<ManagerEntry> entries;
+};
+
+ModelStoreRegistry::ModelStoreRegistry() : impl_(std::make_unique<Impl>()) {}
+ModelStoreRegistry::~ModelStoreRegistry() = default;
+
+ModelStoreRegistry& ModelStoreRegistry::global() {
+  // Leaked on purpose, like RouterRegistry::global(): managers may belong to plugins.
+  static auto* registry = new ModelStoreRegistry();
+  return *registry;
+}
+
+void ModelStoreRegistry::register_manager(std::string scheme, std::string provider,
+                                          std::shared_ptr<ModelStoreManager> manager, bool replace) {
+  if (scheme.empty() || scheme == "://") throw Error(ErrorCode::invalid_argument, "scheme must not be an empty string.");
+  scheme = normalize_scheme(std::move(scheme));
+  std::lock_guard lock(impl_->mutex);
+  auto it = std::find_if(impl_->entries.begin(), impl_->entries.end(), [&](const ManagerEntry& e) { return e.scheme == scheme; });
+  if (it != impl_->entries.end()) {
+    if (!replace) {
+      throw Error(ErrorCode::already_exists, "A model store manager is already registered for scheme '" +
+                                                 scheme.substr(0, scheme.size() - 3) + "' (by " + it->provider + ").");
+    }
+    it->provider = std::move(provider);
+    it->manager = std::move(manager);
+    return;
+  }
+  impl_->entries.push_back({std::move(scheme), std::move(provider), std::move(manager)});
+}
+
+void ModelStoreRegistry::unregister_manager(std::string_view scheme) {
+  std::string s = normalize_scheme(std::string(scheme));
+  std::lock_guard lock(impl_->mutex);
+  std::erase_if(impl_->entries, [&](const ManagerEntry& e) { return e.scheme == s; });
+}
+
+std::shared_ptr<ModelStoreManager> ModelStoreRegistry::manager_for(std::string_view url) const {
+  std::string scheme = url_scheme_prefix(url);
+  if (scheme.empty()) {
+    std::string list;
+    for (const auto& s : schemes()) list += (list.empty() ? "" : ",") + s.substr(0, s.size() - 3);
+    throw Error(ErrorCode::invalid_argument,
+                "The url string provided does not contain a scheme. Supported schemes are: " + list);
+  }
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& e : impl_->entries) {
+    if (e.scheme == scheme) return e.manager;
+  }
+  throw Error(ErrorCode::not_found, "Cannot find model manager for scheme '" + scheme.substr(0, scheme.size() - 3) + "'");
+}
+
+std::vector<std::string> ModelStoreRegistry::schemes() const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<std::string> out;
+  for (const auto& e : impl_->entries) out.push_back(e.scheme);
+  return out;
+}
+
+void ModelStoreRegistry::clear() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->entries.clear();
+}
+
+std::vector<ListedModel> list_models(std::string_view url, const CommonOptions& options, const ModelStoreRegistry& stores) {
+  return stores.manager_for(url)->list_models(url, options);
+}
+
+ModelArtifactsInfo remove_model(std::string_view url, const CommonOptions& options, const ModelStoreRegistry& stores) {
+  return stores.manager_for(url)->remove_model(url, options);
+}
+
+namespace {
+
+bool same_weight_bytes(const WeightData& a, const WeightData& b) {
+  if (a.size() != b.size()) return false;
+  // Walk both buffer lists in step; no joined copies.
+  std::size_t ia = 0, ib = 0, oa = 0, ob = 0;
+  const auto& ba = a.buffers();
+  const auto& bb = b.buffers();
+  std::uint64_t left = a.size();
+  while (left > 0) {
+    while (oa == ba[ia].size()) ++ia, oa = 0;
+    while (ob == bb[ib].size()) ++ib, ob = 0;
+    std::size_t n = std::min(ba[ia].size() - oa, bb[ib].size() - ob);
+    if (std::memcmp(ba[ia].data() + oa, bb[ib].data() + ob, n) != 0) return false;
+    oa += n;
+    ob += n;
+    left -= n;
+  }
+  return true;
+}
+
+bool same_topology(const std::optional<ModelTopology>& a, const std::optional<ModelTopology>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  if (!a) return true;
+  if (a->index() != b->index()) return false;
+  if (const auto* ja = std::get_if<boost::json::value>(&*a)) return *ja == std::get<boost::json::value>(*b);
+  const Buffer& x = std::get<Buffer>(*a);
+  const Buffer& y = std::get<Buffer>(*b);
+  return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0);
+}
+
+// Null-ish fields compare equal whether absent or null: stores differ in which they keep.
+bool same_field(const JsonField& a, const JsonField& b) {
+  if (is_nullish(a) || is_nullish(b)) return is_nullish(a) == is_nullish(b);
+  return *a == *b;
+}
+
+struct Handlers {
+  HandlerPtr load;
+  HandlerPtr save;
+};
+
+Handlers find_handlers(std::string_view source, std::string_view destination, const LoadOptions& load_options,
+                       const SaveOptions& save_options, const RouterRegistry& routers) {
+  if (source == destination) {
+    throw Error(ErrorCode::invalid_argument, "Old path and new path are the same: '" + std::string(source) + "'");
+  }
+  auto loads = routers.get_load_handlers(source, load_options);
+  if (loads.empty()) {
+    throw Error(ErrorCode::not_found, "Copying failed because no load handler is found for source URL " + std::string(source) + ".");
+  }
+  if (loads.size() > 1) {
+    throw Error(ErrorCode::invalid_argument, "Copying failed because more than one (" + std::to_string(loads.size()) +
+                                                 ") load handlers for source URL " + std::string(source) + ".");
+  }
+  auto saves = routers.get_save_handlers(destination, save_options);
+  if (saves.empty()) {
+    throw Error(ErrorCode::not_found,
+                "Copying failed because no save handler is found for destination URL " + std::string(destination) + ".");
+  }
+  if (saves.size() > 1) {
+    // tfjs prints the load handler count here; the save count is the one that means something.
+    throw Error(ErrorCode::invalid_argument, "Copying failed because more than one (" + std::to_string(saves.size()) +
+                                                 ") save handlers for destination URL " + std::string(destination) + ".");
+  }
+  if (!loads[0].handler->can_load()) {
+    throw Error(ErrorCode::unimplemented, "the handler for source URL " + std::string(source) + " cannot load");
+  }
+  if (!saves[0].handler->can_save()) {
+    throw Error(ErrorCode::unimplemented, "the handler for destination URL " + std::string(destination) + " cannot save");
+  }
+  return {std::move(loads[0].handler), std::move(saves[0].handler)};
+}
+
+}  // namespace
+
+bool same_model(const ModelArtifacts& a, const ModelArtifacts& b) {
+  if (!same_topology(a.model_topology, b.model_topology)) return false;
+  if (a.weight_specs.has_value() != b.weight_specs.has_value()) return false;
+  if (a.weight_specs) {
+    // Key order may differ between stores; compare by content.
+    if (a.weight_specs->size() != b.weight_specs->size()) return false;
+    for (std::size_t i = 0; i < a.weight_specs->size(); ++i) {
+      const WeightSpec& x = (*a.weight_specs)[i];
+      const WeightSpec& y = (*b.weight_specs)[i];
+      if (x.name != y.name || x.shape != y.shape || x.dtype != y.dtype || x.group != y.group || x.extra != y.extra ||
+          x.quantization.has_value() != y.quantization.has_value()) {
+        return false;
+      }
+      if (x.quantization && (x.quantization->dtype != y.quantization->dtype || x.quantization->min != y.quantization->min ||
+                             x.quantization->scale != y.quantization->scale)) {
+        return false;
+      }
+    }
+  }
+  const WeightData empty;
+  if (!same_weight_bytes(a.weight_data ? *a.weight_data : empty, b.weight_data ? *b.weight_data : empty)) return false;
+  return same_field(a.training_config, b.training_config) && same_field(a.format, b.format) &&
+         same_field(a.generated_by, b.generated_by) && same_field(a.converted_by, b.converted_by) &&
+         same_field(a.signature, b.signature) && same_field(a.user_defined_metadata, b.user_defined_metadata) &&
+         same_field(a.model_initializer, b.model_initializer) && same_field(a.initializer_signature, b.initializer_signature);
+}
+
+ModelArtifactsInfo copy_model(std::string_view source, std::string_view destination, const LoadOptions& load_options,
+                              const SaveOptions& save_options, const RouterRegistry& routers) {
+  Handlers h = find_handlers(source, destination, load_options, save_options, routers);
+  ModelArtifacts artifacts = h.load->load();
+  return h.save->save(artifacts).model_artifacts_info;
+}
+
+ModelArtifactsInfo move_model(std::string_view source, std::string_view destination, const LoadOptions& load_options,
+                              const SaveOptions& save_options, const RouterRegistry& routers,
+                              const ModelStoreRegistry& stores) {
+  Handlers h = find_handlers(source, destination, load_options, save_options, routers);
+  // Find the source's manager before touching anything: a source that cannot be removed fails
+  // the move up front instead of after a copy.
+  std::shared_ptr<ModelStoreManager> source_manager = stores.manager_for(source);
+  ModelArtifacts artifacts = h.load->load();
+  ModelArtifactsInfo info = h.save->save(artifacts).model_artifacts_info;
+
+  auto check = routers.get_load_handlers(destination, load_options);
+  if (check.size() != 1 || !check[0].handler->can_load()) {
+    throw Error(ErrorCode::internal, "moving " + std::string(source) + " to " + std::string(destination) +
+                                         ": the copy cannot be loaded back to verify it; the source was kept");
+  }
+  ModelArtifacts copy = check[0].handler->load();
+  if (!same_model(artifacts, copy)) {
+    throw Error(ErrorCode::corrupt, "moving " + std::string(source) + " to " + std::string(destination) +
+                                        ": the copy differs from the source; the source was kept");
+  }
+  source_manager->remove_model(source, load_options);
+  return info;
+}
+
+}  // namespace modelport
