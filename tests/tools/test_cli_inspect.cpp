@@ -4,42 +4,22 @@
 
 #include <modelport/json.hpp>
 
+#include "cli_runner.hpp"
 #include "test_support.hpp"
 
-#include <cstdio>
 #include <fstream>
-#include <sys/wait.h>
 
 namespace bj = boost::json;
 using modelport::test::fixtures_dir;
 using modelport::test::read_file;
 namespace fs = std::filesystem;
 
+using modelport::test::quote;
+using modelport::test::RunResult;
+
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-RunResult run_cli(const std::string& args) {
-  RunResult r;
-  std::string command = quote(MODELPORT_CLI) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  BOOST_REQUIRE(pipe != nullptr);
-  char chunk[4096];
-  std::size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) r.out.append(chunk, n);
-  int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+RunResult run_cli(const std::string& args) { return modelport::test::run_program(MODELPORT_CLI, args); }
 
 void check_model(const std::string& set, const std::string& model, const std::string& entry) {
   RunResult r = run_cli("inspect --json --stats " + quote((fixtures_dir() / set / entry).string()));

@@ -13,5 +13,6 @@ inline constexpr int kExitFailure = 1;  // the model or store is missing, unread
 inline constexpr int kExitUsage = 2;    // bad command line
 
 int run_inspect(std::span<const std::string> args);
+int run_plugins(std::span<const std::string> args);
 
 }  // namespace modelport::cli

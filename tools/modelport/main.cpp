@@ -3,6 +3,7 @@
 // Arguments are parsed by hand: each command takes a handful of flags, and Boost.Program_options
 // is not among the project's allowed dependencies.
 #include "commands.hpp"
+#include "global_options.hpp"
 
 #include <modelport/error.hpp>
 
@@ -13,10 +14,15 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: modelport <command> [arguments]\n"
+    "usage: modelport [--plugin-path DIR]... [-q] <command> [arguments]\n"
     "\n"
     "commands:\n"
     "  inspect   show a model's metadata and weights (--stats: decoded statistics and digests)\n"
+    "  plugins   list the scheme plugins found and those that failed to load\n"
+    "\n"
+    "global options:\n"
+    "  --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+    "  -q                 do not warn about plugins that failed to load\n"
     "\n"
     "Run 'modelport <command> --help' for a command's options.\n";
 
@@ -25,6 +31,26 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   using namespace modelport::cli;
   std::vector<std::string> args(argv + 1, argv + argc);
+  // Global options come before the command name.
+  std::size_t first = 0;
+  while (first < args.size()) {
+    if (args[first] == "--plugin-path" && first + 1 < args.size()) {
+      global_options().plugin_paths.emplace_back(args[first + 1]);
+      first += 2;
+    } else if (args[first].starts_with("--plugin-path=")) {
+      global_options().plugin_paths.emplace_back(args[first].substr(14));
+      ++first;
+    } else if (args[first] == "-q") {
+      global_options().quiet = true;
+      ++first;
+    } else if (args[first] == "--plugin-path") {
+      std::cerr << "modelport: --plugin-path needs a folder\n";
+      return kExitUsage;
+    } else {
+      break;
+    }
+  }
+  args.erase(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(first));
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     (args.empty() ? std::cerr : std::cout) << kUsage;
     return args.empty() ? kExitUsage : kExitOk;
@@ -33,6 +59,7 @@ int main(int argc, char** argv) {
   std::span<const std::string> rest(args.data() + 1, args.size() - 1);
   try {
     if (command == "inspect") return run_inspect(rest);
+    if (command == "plugins") return run_plugins(rest);
     std::cerr << "modelport: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;
   } catch (const modelport::Error& e) {
