@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <mutex>
 
@@ -247,6 +248,23 @@ void info_set(modelport_info_sink* sink, const modelport_model_info* info) {
   if (sink && info) sink->info = detail::info_from_c(*info);
 }
 
+int model_json_info(const char* json_text, size_t size, const char* source, modelport_model_info* out,
+                    modelport_status* status) {
+  return guarded(status, nullptr, [&] {
+    ModelJson parsed = parse_model_json(std::string_view(json_text, size), source ? source : "");
+    ModelArtifactsInfo info = get_model_artifacts_info(parsed.artifacts, std::chrono::system_clock::time_point{});
+    modelport_model_info c{};
+    c.struct_size = out && out->struct_size ? std::min<uint32_t>(out->struct_size, sizeof c) : sizeof c;
+    c.date_saved_ms = 0;
+    c.model_topology_type = "JSON";
+    c.model_topology_bytes = static_cast<int64_t>(info.model_topology_bytes.value_or(0));
+    c.weight_specs_bytes = static_cast<int64_t>(info.weight_specs_bytes.value_or(0));
+    c.weight_data_bytes = -1;
+    std::memcpy(out, &c, c.struct_size);
+    return MODELPORT_OK;
+  });
+}
+
 }  // namespace
 
 void set_plugin_log_handler(PluginLogHandler handler) {
@@ -279,6 +297,7 @@ const modelport_host_api* host_api() {
     h.save_add_response = &save_add_response;
     h.list_add = &list_add;
     h.info_set = &info_set;
+    h.model_json_info = &model_json_info;
     return h;
   }();
   return &api;

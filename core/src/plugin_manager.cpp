@@ -6,6 +6,7 @@
 
 #include <modelport/error.hpp>
 #include <modelport/plugins.hpp>
+#include <modelport/weights_codec.hpp>
 
 #include <boost/dll/shared_library.hpp>
 
@@ -222,7 +223,12 @@ class PluginHandler final : public IOHandler {
     if (!sink.any_field && !sink.has_weights) {
       throw Error(ErrorCode::internal, "plugin '" + plugin_->info.name + "' returned OK for '" + url_ + "' without a model");
     }
-    if (sink.has_weights) sink.artifacts.weight_data = std::move(sink.weights);
+    if (sink.has_weights) {
+      // A plugin that hands over one buffer per manifest path gets every group checked against
+      // its shards here, with the shard names in the error, before anything is decoded.
+      if (sink.manifest) check_group_sizes(*sink.manifest, sink.weights.buffers(), url_);
+      sink.artifacts.weight_data = std::move(sink.weights);
+    }
     return std::move(sink.artifacts);
   }
 

@@ -148,6 +148,53 @@ std::vector<WeightLayout> plan_weights(const std::vector<WeightSpec>& specs, con
   return plan;
 }
 
+std::optional<std::uint64_t> fixed_group_bytes(const std::vector<WeightSpec>& specs) {
+  std::uint64_t total = 0;
+  for (const auto& spec : specs) {
+    std::size_t width = 0;
+    if (spec.quantization) {
+      auto q = parse_quant_dtype(spec.quantization->dtype);
+      if (!q) return std::nullopt;
+      width = element_size(*q);
+    } else {
+      auto dtype = parse_dtype(spec.dtype);
+      if (!dtype || *dtype == DType::string) return std::nullopt;
+      width = *element_size(*dtype);
+    }
+    std::uint64_t elements = 0;
+    try {
+      elements = element_count(spec);
+    } catch (const Error&) {
+      return std::nullopt;  // decoding reports the bad shape with its context
+    }
+    total += elements * width;
+  }
+  return total;
+}
+
+void check_group_sizes(const WeightsManifest& manifest, std::span<const Buffer> shards, std::string_view source) {
+  std::size_t paths = 0;
+  for (const auto& group : manifest) paths += group.paths.size();
+  if (paths != shards.size()) return;  // not one buffer per path: nothing to match them with
+  std::size_t next = 0;
+  for (std::size_t g = 0; g < manifest.size(); ++g) {
+    const WeightsGroup& group = manifest[g];
+    std::uint64_t held = 0;
+    std::string listing;
+    for (std::size_t i = 0; i < group.paths.size(); ++i) {
+      const Buffer& shard = shards[next + i];
+      held += shard.size();
+      listing += (i ? ", " : "") + group.paths[i] + " (" + std::to_string(shard.size()) + " bytes)";
+    }
+    next += group.paths.size();
+    auto needed = fixed_group_bytes(group.weights);
+    if (needed && *needed != held) {
+      fail(source, "weight group " + std::to_string(g + 1) + " needs " + std::to_string(*needed) +
+                       " bytes but its shards hold " + std::to_string(held) + ": " + (listing.empty() ? "(no shards)" : listing));
+    }
+  }
+}
+
 Tensor decode_weight(const WeightSpec& spec, const WeightLayout& layout, const WeightData& data) {
   Tensor t;
   t.name = spec.name;

@@ -326,6 +326,26 @@ BOOST_AUTO_TEST_CASE(validation_names_weight_and_byte_counts) {
   BOOST_TEST(plan_weights(zero, WeightData()).at(0).byte_length == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(group_sizes_are_checked_against_their_shards) {
+  WeightsManifest manifest(2);
+  manifest[0].paths = {"group1-shard1of2.bin", "group1-shard2of2.bin"};
+  manifest[0].weights = {spec("a", {3}, "float32"), quantized(spec("b", {2}, "float32"), "uint16", 0, 1)};
+  manifest[1].paths = {"group2-shard1of1.bin"};
+  manifest[1].weights = {spec("s", {1}, "string")};  // size known only by decoding: not checked here
+  std::vector<Buffer> shards = {buffer_of<std::uint8_t>({1, 2, 3, 4, 5, 6, 7, 8}), buffer_of<std::uint8_t>({1, 2, 3, 4, 5, 6, 7, 8}),
+                                buffer_of<std::uint8_t>({9})};
+  BOOST_CHECK_NO_THROW(check_group_sizes(manifest, shards, "m.json"));
+  shards[1] = buffer_of<std::uint8_t>({1, 2, 3});
+  std::string message = error_of([&] { check_group_sizes(manifest, shards, "/srv/m/model.json"); });
+  BOOST_TEST(message.find("weight group 1 needs 16 bytes but its shards hold 11: group1-shard1of2.bin (8 bytes), "
+                          "group1-shard2of2.bin (3 bytes)") == 0u, message);
+  BOOST_TEST(message.find("/srv/m/model.json") != std::string::npos);
+  // A different number of buffers than paths cannot be matched: left to decoding.
+  BOOST_CHECK_NO_THROW(check_group_sizes(manifest, std::span<const Buffer>(shards.data(), 2), "m.json"));
+  BOOST_TEST(fixed_group_bytes(manifest[0].weights).value() == 16u);
+  BOOST_TEST(!fixed_group_bytes(manifest[1].weights).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // Every fixture decodes to the stats TensorFlow.js 4.22 computed for it (reference.json).

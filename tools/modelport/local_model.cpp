@@ -3,6 +3,7 @@
 #include "mapped_file.hpp"
 
 #include <modelport/error.hpp>
+#include <modelport/weights_codec.hpp>
 
 namespace modelport::cli {
 
@@ -46,6 +47,7 @@ LocalModel load_local_model(const std::string& location) {
         local.shard_paths.push_back(shard_path);
       }
     }
+    check_group_sizes(*local.model.weights_manifest, data.buffers(), path.string());
     local.model.artifacts.weight_data = std::move(data);
   }
   return local;

@@ -42,6 +42,17 @@ MODELPORT_API std::vector<WeightLayout> plan_weights(const std::vector<WeightSpe
                                                      const WeightData& data,
                                                      std::string_view source = {});
 
+// Bytes a group's weights take when every one of them has a fixed size (no strings, known dtype
+// and quantization); nullopt otherwise (their size then shows only when decoding).
+MODELPORT_API std::optional<std::uint64_t> fixed_group_bytes(const std::vector<WeightSpec>& specs);
+
+// Checks each manifest group against its shards (one buffer per manifest path, in manifest
+// order): their sizes must add up to what the group's weights need. Error(corrupt) names the
+// source, the group, the bytes needed and every shard with its size. Groups whose size cannot be
+// known without decoding (string weights) are left to decoding.
+MODELPORT_API void check_group_sizes(const WeightsManifest& manifest, std::span<const Buffer> shards,
+                                     std::string_view source);
+
 // A decoded tensor. `data` holds the little-endian elements of float32/int32/bool/complex64
 // tensors (complex64: re, im pairs). When the stored bytes already are those elements
 // (unquantized float32/int32/bool/complex64 inside one buffer) `data` is a slice of the weight

@@ -119,9 +119,21 @@ struct HostFailure : Error {
   using Error::Error;
 };
 
+// The status of the plugin operation running on this thread, so that host services called from
+// deep inside it can describe their failures there.
+inline modelport_status*& current_status() {
+  thread_local modelport_status* status = nullptr;
+  return status;
+}
+
 // Runs fn; converts every exception into a status. Nothing escapes into the core.
 template <class Fn>
 int guarded(modelport_status* status, Fn&& fn) noexcept {
+  struct StatusScope {
+    modelport_status* saved;
+    explicit StatusScope(modelport_status* s) : saved(current_status()) { current_status() = s; }
+    ~StatusScope() { current_status() = saved; }
+  } scope(status);
   const modelport_host_api* h = globals().host;
   auto report = [&](int code, const std::string& message) {
     return h ? h->status_set(status, code, message.c_str()) : code;
@@ -147,6 +159,20 @@ int guarded(modelport_status* status, Fn&& fn) noexcept {
 // Logging through the host (it decides where messages go).
 inline void log(int level, const std::string& message) noexcept {
   if (const auto* h = detail::globals().host) h->log(level, detail::globals().plugin_name, message.c_str());
+}
+
+// ModelArtifactsInfo of a stored model.json, computed by the core exactly as TensorFlow.js does
+// (weight_data_bytes is left unset: add the shard sizes yourself).
+inline ModelInfo model_json_info(std::string_view json, const std::string& source) {
+  modelport_model_info c{};
+  c.struct_size = sizeof(c);
+  int code = detail::host().model_json_info(json.data(), json.size(), source.c_str(), &c, detail::current_status());
+  if (code != MODELPORT_OK) throw detail::HostFailure(static_cast<Code>(code), "cannot read model info from '" + source + "'");
+  ModelInfo info;
+  info.date_saved_ms = c.date_saved_ms;
+  if (c.model_topology_bytes >= 0) info.model_topology_bytes = c.model_topology_bytes;
+  if (c.weight_specs_bytes >= 0) info.weight_specs_bytes = c.weight_specs_bytes;
+  return info;
 }
 
 // The options a handler was created with, and the caller's progress, cancellation and weight
@@ -183,8 +209,7 @@ class Context {
   std::string convert_weight_url(const std::string& manifest_path) const {
     std::string url;
     auto writer = [](void* out, const char* text, std::size_t size) { static_cast<std::string*>(out)->assign(text, size); };
-    // No status here: the core records a converter failure with the call context.
-    int code = detail::host().convert_weight_url(context(), manifest_path.c_str(), writer, &url, nullptr);
+    int code = detail::host().convert_weight_url(context(), manifest_path.c_str(), writer, &url, detail::current_status());
     if (code != MODELPORT_OK) {
       throw detail::HostFailure(static_cast<Code>(code), "the weight URL converter failed for '" + manifest_path + "'");
     }

@@ -185,6 +185,14 @@ typedef struct modelport_host_api {
   void (*save_add_response)(modelport_save_sink* sink, const char* json, size_t size);
   void (*list_add)(modelport_list_sink* sink, const char* model_path, const modelport_model_info* info);
   void (*info_set)(modelport_info_sink* sink, const modelport_model_info* info);
+
+  /* -- codecs the core shares -- */
+  /* ModelArtifactsInfo of a stored model.json (or bare manifest) exactly as TensorFlow.js
+   * computes it: byte counts of the compact JSON of its topology and of its weight specs.
+   * weight_data_bytes comes out -1 (only the plugin knows its shard sizes), date_saved_ms 0,
+   * model_topology_type "JSON" (static storage). */
+  int (*model_json_info)(const char* json, size_t size, const char* source, modelport_model_info* out,
+                         modelport_status* status);
 } modelport_host_api;
 
 /* A handler instance, made for one URL. The core never looks inside `impl`. */
@@ -263,7 +271,7 @@ MODELPORT_ABI_ASSERT(sizeof(modelport_option) == 16, "modelport_option v1 size")
 MODELPORT_ABI_ASSERT(sizeof(modelport_request_options) == 72, "modelport_request_options v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_artifacts_view) == 216, "modelport_artifacts_view v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_model_info) == 48, "modelport_model_info v1 size");
-MODELPORT_ABI_ASSERT(sizeof(modelport_host_api) == 152, "modelport_host_api v1 size");
+MODELPORT_ABI_ASSERT(sizeof(modelport_host_api) == 160, "modelport_host_api v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_handler_ops) == 32, "modelport_handler_ops v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_scheme_descriptor) == 56, "modelport_scheme_descriptor v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_plugin_descriptor) == 80, "modelport_plugin_descriptor v1 size");
