@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(bad_models_exit_1_with_a_clear_message) {
   write("manifest.json", R"({"weightsManifest":[{"paths":["w.bin"],"weights":[{"name":"k","shape":[4],"dtype":"float32"}]}]})");
   expect("manifest.json", "Weight file");
   write("w.bin", std::string(10, '\0'));
-  expect("manifest.json", "weight 'k' needs 16 bytes at offset 0 but the weight data has only 10 bytes");
+  expect("manifest.json", "weight group 1 needs 16 bytes but its shards hold 10: w.bin (10 bytes)");
   std::filesystem::create_directory(tmp.path() / "dir.bin");
   write("dirshard.json", R"({"weightsManifest":[{"paths":["dir.bin"],"weights":[]}]})");
   expect("dirshard.json", "is a directory");
