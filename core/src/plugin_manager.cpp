@@ -202,7 +202,26 @@ class PluginHandler final : public IOHandler {
       if (code != MODELPORT_OK) throw_call_failure(*plugin_, code, status, options_->context.first_error, "save '" + url_ + "'");
     }
     SaveResult result;
-    result.model_artifacts_info = sink.info ? *sink.info : get_model_artifacts_info(artifacts);
+    // Byte counts the plugin left unset come from the core, computed as TensorFlow.js does.
+    if (artifacts.has_binary_topology()) {
+      // tfjs's info cannot describe a GraphDef topology; count its raw bytes instead.
+      ModelArtifacts rest = artifacts;
+      const std::size_t raw = std::get<Buffer>(*artifacts.model_topology).size();
+      rest.model_topology.reset();
+      result.model_artifacts_info = get_model_artifacts_info(rest);
+      result.model_artifacts_info.model_topology_type = "GraphDef";
+      result.model_artifacts_info.model_topology_bytes = raw;
+    } else {
+      result.model_artifacts_info = get_model_artifacts_info(artifacts);
+    }
+    if (sink.info) {
+      ModelArtifactsInfo& info = result.model_artifacts_info;
+      info.date_saved = sink.info->date_saved;
+      info.model_topology_type = sink.info->model_topology_type;
+      if (sink.info->model_topology_bytes) info.model_topology_bytes = sink.info->model_topology_bytes;
+      if (sink.info->weight_specs_bytes) info.weight_specs_bytes = sink.info->weight_specs_bytes;
+      if (sink.info->weight_data_bytes) info.weight_data_bytes = sink.info->weight_data_bytes;
+    }
     result.responses = std::move(sink.responses);
     return result;
   }
