@@ -25,7 +25,7 @@ using JsonField = std::optional<boost::json::value>;
 // A topology is JSON, or raw bytes (a binary GraphDef; every built-in saver rejects those).
 using ModelTopology = std::variant<boost::json::value, Buffer>;
 
-struct ModelArtifacts {
+struct MODELPORT_API ModelArtifacts {
   std::optional<ModelTopology> model_topology;
   JsonField training_config;
   std::optional<std::vector<WeightSpec>> weight_specs;

@@ -19,3 +19,4 @@
 #include <modelport/weight_stats.hpp>
 #include <modelport/model_management.hpp>
 #include <modelport/plugins.hpp>
+#include <modelport/browser_files.hpp>
