@@ -295,6 +295,21 @@ class PluginStoreManager final : public ModelStoreManager {
   std::size_t scheme_;
 };
 
+// Stands in for the manager of a prefix two plugins claimed.
+class PoisonedStoreManager final : public ModelStoreManager {
+ public:
+  explicit PoisonedStoreManager(std::string message) : message_(std::move(message)) {}
+  std::vector<ListedModel> list_models(std::string_view, const CommonOptions&) override {
+    throw Error(ErrorCode::already_exists, message_);
+  }
+  ModelArtifactsInfo remove_model(std::string_view, const CommonOptions&) override {
+    throw Error(ErrorCode::already_exists, message_);
+  }
+
+ private:
+  std::string message_;
+};
+
 // Who serves a prefix, or why nobody may.
 struct Slot {
   PluginPtr plugin;
@@ -352,32 +367,46 @@ PluginPtr open_plugin(const fs::path& path) {
     }
     throw PluginError(ErrorCode::unimplemented, PluginStage::entry, path, message);
   }
-  auto entry = plugin->library.get<int(const modelport_host_api*, modelport_plugin_descriptor*, modelport_status*)>(
+  auto entry = plugin->library.get<int(const modelport_host_api*, const modelport_plugin_descriptor**, modelport_status*)>(
       MODELPORT_PLUGIN_ENTRY_SYMBOL);
-  modelport_plugin_descriptor raw{};
+  const modelport_plugin_descriptor* described = nullptr;
   modelport_status status;
-  int code = entry(detail::host_api(), &raw, &status);
+  int code = entry(detail::host_api(), &described, &status);
   if (code != MODELPORT_OK) {
     throw PluginError(error_code_of(code), PluginStage::entry, path,
                       "plugin entry point of '" + path.string() + "' failed: " +
                           (status.message.empty() ? "status " + std::to_string(code) : status.message));
   }
-
-  // Handshake: the fields every version has come first, so they can be read before the size.
-  constexpr std::size_t kMinimumSize = offsetof(modelport_plugin_descriptor, shutdown) + sizeof(void*);
-  if (raw.abi_major != MODELPORT_PLUGIN_ABI_MAJOR) {
-    throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
-                      "wrong plugin ABI in '" + path.string() + "': got " + std::to_string(raw.abi_major) + ", supported " +
-                          std::to_string(MODELPORT_PLUGIN_ABI_MAJOR) + " (plugin " + text_or(raw.plugin_name, "?") + " " +
-                          text_or(raw.plugin_version, "?") + ", SDK " + text_or(raw.sdk_version, "?") + ", " +
-                          text_or(raw.build_info, "no build info") + ")");
+  if (!described) {
+    throw PluginError(ErrorCode::invalid_argument, PluginStage::entry, path,
+                      "plugin entry point of '" + path.string() + "' returned no descriptor");
   }
-  if (raw.struct_size < kMinimumSize) {
+
+  // Handshake. struct_size and the ABI version come first in every version of the descriptor,
+  // so they can be read before the rest is trusted.
+  constexpr std::size_t kVersionFields = offsetof(modelport_plugin_descriptor, abi_minor) + sizeof(std::uint32_t);
+  constexpr std::size_t kMinimumSize = offsetof(modelport_plugin_descriptor, shutdown) + sizeof(void*);
+  if (described->struct_size < kVersionFields) {
     throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
-                      "plugin descriptor in '" + path.string() + "' is " + std::to_string(raw.struct_size) +
+                      "plugin descriptor in '" + path.string() + "' is " + std::to_string(described->struct_size) +
+                          " bytes, too small to hold even its ABI version");
+  }
+  // Only the version fields are read until the size is known to cover the rest.
+  if (described->abi_major != MODELPORT_PLUGIN_ABI_MAJOR) {
+    const modelport_plugin_descriptor raw = described->struct_size >= kMinimumSize ? copy_to_core(described)
+                                                                                    : modelport_plugin_descriptor{};
+    throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
+                      "wrong plugin ABI in '" + path.string() + "': got " + std::to_string(described->abi_major) +
+                          ", supported " + std::to_string(MODELPORT_PLUGIN_ABI_MAJOR) + " (plugin " +
+                          text_or(raw.plugin_name, "?") + " " + text_or(raw.plugin_version, "?") + ", SDK " +
+                          text_or(raw.sdk_version, "?") + ", " + text_or(raw.build_info, "no build info") + ")");
+  }
+  if (described->struct_size < kMinimumSize) {
+    throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
+                      "plugin descriptor in '" + path.string() + "' is " + std::to_string(described->struct_size) +
                           " bytes, smaller than the ABI 1 minimum of " + std::to_string(kMinimumSize));
   }
-  plugin->descriptor = copy_to_core(&raw);
+  plugin->descriptor = copy_to_core(described);
   const auto& d = plugin->descriptor;
   PluginInfo& info = plugin->info;
   info.name = text_or(d.plugin_name, "");
@@ -472,10 +501,24 @@ struct PluginManager::Impl {
     return describe(it->second.plugin->info);
   }
 
+  std::string poison_of(const std::string& prefix) {
+    std::lock_guard lock(table->mutex);
+    auto it = table->slots.find(prefix);
+    return it == table->slots.end() ? std::string() : it->second.poison;
+  }
+
+  bool owns_prefix(const std::string& prefix) {
+    std::lock_guard lock(mutex);
+    return std::find(registered_prefixes.begin(), registered_prefixes.end(), prefix) != registered_prefixes.end();
+  }
+
   // Registers the router pair for a prefix once; it dispatches to whoever owns the slot then.
   void ensure_router(const std::string& prefix, const std::string& provider) {
-    if (std::find(registered_prefixes.begin(), registered_prefixes.end(), prefix) != registered_prefixes.end()) return;
-    registered_prefixes.push_back(prefix);
+    {
+      std::lock_guard lock(mutex);
+      if (std::find(registered_prefixes.begin(), registered_prefixes.end(), prefix) != registered_prefixes.end()) return;
+      registered_prefixes.push_back(prefix);
+    }
     std::weak_ptr<SlotTable> weak = table;
     auto make = [weak, prefix](std::span<const std::string> urls, const CommonOptions& common, const LoadOptions* load,
                                std::uint32_t needed) -> HandlerPtr {
@@ -522,20 +565,24 @@ struct PluginManager::Impl {
     std::string collision;
     for (const auto& s : info.schemes) {
       std::string owner = owner_of(s.prefix);
-      bool foreign = owner.empty() && [&] {
-        // A router for this prefix that is not ours: an embedder's in-process factory.
-        bool ours = std::find(registered_prefixes.begin(), registered_prefixes.end(), s.prefix) != registered_prefixes.end();
+      std::string poison = poison_of(s.prefix);
+      bool ours = owns_prefix(s.prefix);
+      bool foreign = false;
+      if (owner.empty() && poison.empty() && !ours) {
+        // A router or store manager for this prefix that this manager did not register: an
+        // embedder's in-process handler factory, which a plugin must not displace silently.
         auto saves = routers.save_schemes();
         auto loads = routers.load_schemes();
-        bool present = std::find(saves.begin(), saves.end(), s.prefix) != saves.end() ||
-                       std::find(loads.begin(), loads.end(), s.prefix) != loads.end();
-        return present && !ours;
-      }();
-      if (!owner.empty() || foreign) {
+        auto managed = stores.schemes();
+        auto has = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), s.prefix) != v.end(); };
+        foreign = has(saves) || has(loads) || has(managed);
+      }
+      if (!owner.empty() || !poison.empty() || foreign) {
         taken.push_back(s.prefix);
         if (collision.empty()) {
           collision = "prefix '" + s.prefix + "' from " + describe(info) + " is already provided by " +
-                      (owner.empty() ? std::string("an in-process handler factory") : owner);
+                      (!owner.empty() ? owner : !poison.empty() ? "two plugins that collided (" + poison + ")"
+                                                                : std::string("an in-process handler factory"));
         }
       }
     }
@@ -577,7 +624,15 @@ struct PluginManager::Impl {
     for (std::size_t i = 0; i < plugin->schemes.size(); ++i) {
       const std::string prefix = info.schemes[i].prefix;
       if (std::find(taken.begin(), taken.end(), prefix) != taken.end()) {
-        stores.unregister_manager(prefix);
+        if (discovery && owns_prefix(prefix)) {
+          // The prefix is poisoned: list and remove say why, like save and load do.
+          std::string message;
+          {
+            std::lock_guard lock(table->mutex);
+            message = table->slots[prefix].poison;
+          }
+          stores.register_manager(prefix, "(collision)", std::make_shared<PoisonedStoreManager>(message), /*replace=*/true);
+        }
         continue;
       }
       ensure_router(prefix, info.name);
@@ -629,6 +684,14 @@ std::vector<fs::path> PluginManager::default_search_dirs() {
 
 DiscoveryReport PluginManager::discover_plugins(const DiscoveryOptions& options) {
   DiscoveryReport report;
+  {
+    std::lock_guard lock(impl_->table->mutex);
+    if (impl_->table->finalized) {
+      report.errors.emplace_back(ErrorCode::unavailable, PluginStage::find, fs::path(),
+                                 "plugins have been finalized; discovery loads nothing");
+      return report;
+    }
+  }
   std::vector<fs::path> dirs = options.extra_dirs;
   if (options.use_environment) {
     if (const char* env = std::getenv("MODELPORT_PLUGIN_PATH")) {

@@ -39,3 +39,54 @@ function(modelport_add_plugin target)
     install(TARGETS ${target} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/modelport/plugins/abi1")
   endif()
 endfunction()
+
+# modelport_add_plugin_conformance_test(<target> [URL_BASE <url>] [CAPABILITIES <cap>...]
+#                                       [MAX_WEIGHT_BYTES <n>] [EXTRA_ARGS <arg>...])
+#
+# Registers the CTest test <target>.conformance: the conformance kit's runner applied to the
+# plugin built by <target>, which it loads through the production loader:
+#   modelport-plugin-conformance -- --plugin=$<TARGET_FILE:<target>> [--url-base=...] [--caps=...] ...
+# CAPABILITIES takes "save,load" or "save load"; left out, the runner tests what the plugin
+# declares. EXTRA_ARGS are passed to the runner after these (runner options, see its --help);
+# Boost.Test's own options can be set through its environment variables (BOOST_TEST_LOG_LEVEL...)
+# with set_tests_properties(<target>.conformance PROPERTIES ENVIRONMENT ...).
+#
+# The runner is the target modelport::modelport-plugin-conformance: an alias in the modelport
+# build tree, an imported target in an installed modelport package. When tests are turned off
+# (MODELPORT_BUILD_TESTS or BUILD_TESTING OFF) the call does nothing.
+function(modelport_add_plugin_conformance_test target)
+  cmake_parse_arguments(ARG "" "URL_BASE;MAX_WEIGHT_BYTES" "CAPABILITIES;EXTRA_ARGS" ${ARGN})
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "modelport_add_plugin_conformance_test(${target}): unexpected arguments '${ARG_UNPARSED_ARGUMENTS}'")
+  endif()
+  if((DEFINED MODELPORT_BUILD_TESTS AND NOT MODELPORT_BUILD_TESTS) OR (DEFINED BUILD_TESTING AND NOT BUILD_TESTING))
+    return()
+  endif()
+  if(NOT TARGET ${target})
+    message(FATAL_ERROR "modelport_add_plugin_conformance_test(${target}): no target named '${target}' (define the plugin first)")
+  endif()
+  if(NOT TARGET modelport::modelport-plugin-conformance)
+    message(FATAL_ERROR "modelport_add_plugin_conformance_test(${target}): the conformance runner "
+                        "modelport::modelport-plugin-conformance is not available (find_package(modelport) "
+                        "with the conformance kit installed, or a modelport build with tests on)")
+  endif()
+
+  set(args "--plugin=$<TARGET_FILE:${target}>")
+  if(DEFINED ARG_URL_BASE)
+    list(APPEND args "--url-base=${ARG_URL_BASE}")
+  endif()
+  if(ARG_CAPABILITIES)
+    string(JOIN "," caps ${ARG_CAPABILITIES})
+    list(APPEND args "--caps=${caps}")
+  endif()
+  if(DEFINED ARG_MAX_WEIGHT_BYTES)
+    if(NOT ARG_MAX_WEIGHT_BYTES MATCHES "^[0-9]+$")
+      message(FATAL_ERROR "modelport_add_plugin_conformance_test(${target}): MAX_WEIGHT_BYTES must be a number, got '${ARG_MAX_WEIGHT_BYTES}'")
+    endif()
+    list(APPEND args "--max-weight-bytes=${ARG_MAX_WEIGHT_BYTES}")
+  endif()
+  # $<TARGET_FILE:...> works the same for the in-tree alias and the installed imported target.
+  add_test(NAME ${target}.conformance
+           COMMAND $<TARGET_FILE:modelport::modelport-plugin-conformance> -- ${args} ${ARG_EXTRA_ARGS})
+  set_tests_properties(${target}.conformance PROPERTIES LABELS "conformance")
+endfunction()

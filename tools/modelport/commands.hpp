@@ -14,5 +14,9 @@ inline constexpr int kExitUsage = 2;    // bad command line
 
 int run_inspect(std::span<const std::string> args);
 int run_plugins(std::span<const std::string> args);
+int run_cp(std::span<const std::string> args);
+int run_mv(std::span<const std::string> args);
+int run_ls(std::span<const std::string> args);
+int run_rm(std::span<const std::string> args);
 
 }  // namespace modelport::cli

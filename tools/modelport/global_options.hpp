@@ -4,6 +4,7 @@
 #include <modelport/plugins.hpp>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@ namespace modelport::cli {
 struct GlobalOptions {
   std::vector<std::filesystem::path> plugin_paths;  // --plugin-path DIR (repeatable), searched first
   bool quiet = false;                               // -q: no warnings about plugins that failed to load
+  std::map<std::string, std::string> plugin_options;  // -o key=value (repeatable)
 };
 
 GlobalOptions& global_options();

@@ -1,8 +1,12 @@
 // `modelport inspect`: what a model holds, and with --stats, what its weights decode to.
 #include "commands.hpp"
-#include "local_model.hpp"
+#include "global_options.hpp"
+#include "mapped_file.hpp"
+#include "urls.hpp"
 
+#include <modelport/browser_files.hpp>
 #include <modelport/error.hpp>
+#include <modelport/router_registry.hpp>
 #include <modelport/json.hpp>
 #include <modelport/weight_stats.hpp>
 #include <modelport/weights_codec.hpp>
@@ -19,7 +23,13 @@ namespace bj = boost::json;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: modelport inspect <model.json | weights-manifest.json | folder | file://...> [--json] [--stats]\n"
+    "usage: modelport inspect <URL | path> [--json] [--stats]\n"
+    "       modelport inspect --files MODEL.json [WEIGHT-FILE...] [--json] [--stats]\n"
+    "\n"
+    "Loads a model through its scheme (a path means file://: a model.json, a bare weights\n"
+    "manifest, or a folder holding model.json). --files loads the way TensorFlow.js's\n"
+    "browserFiles does: the JSON file first, then its weight files in any order, matched by\n"
+    "base name.\n"
     "\n"
     "Prints the model's format, generatedBy, convertedBy, its byte counts (as TensorFlow.js\n"
     "computes them) and every weight: name, dtype, shape, quantization, offset and byte length.\n"
@@ -88,37 +98,49 @@ std::string number_text(double v) { return json::format_number(v); }
 int run_inspect(std::span<const std::string> args) {
   bool as_json = false;
   bool with_stats = false;
-  std::string location;
+  bool files_mode = false;
+  std::vector<std::string> positional;
   for (const auto& arg : args) {
     if (arg == "--json") {
       as_json = true;
     } else if (arg == "--stats") {
       with_stats = true;
+    } else if (arg == "--files") {
+      files_mode = true;
     } else if (arg == "-h" || arg == "--help") {
       std::cout << kUsage;
       return kExitOk;
     } else if (arg.starts_with("-")) {
       std::cerr << "modelport inspect: unknown option '" << arg << "'\n" << kUsage;
       return kExitUsage;
-    } else if (location.empty()) {
-      location = arg;
     } else {
-      std::cerr << "modelport inspect: more than one model given ('" << location << "', '" << arg << "')\n";
-      return kExitUsage;
+      positional.push_back(arg);
     }
   }
-  if (location.empty()) {
-    std::cerr << kUsage;
+  if (positional.empty() || (!files_mode && positional.size() > 1)) {
+    std::cerr << (positional.empty() ? "" : "modelport inspect: give one model (or use --files)\n") << kUsage;
     return kExitUsage;
   }
 
-  LocalModel local = load_local_model(location);
-  const ModelArtifacts& a = local.model.artifacts;
+  std::string location;
+  ModelArtifacts a;
+  if (files_mode) {
+    std::vector<NamedFile> files;
+    for (const auto& p : positional) files.push_back({p, map_file(p)});
+    location = positional.front();
+    a = browser_files(std::move(files))->load();
+  } else {
+    ensure_plugins_discovered();
+    location = to_url(positional.front());
+    LoadOptions options;
+    apply_plugin_options(options);
+    a = modelport::load(location, options);
+  }
   static const std::vector<WeightSpec> kNoSpecs;
   const std::vector<WeightSpec>& specs = a.weight_specs ? *a.weight_specs : kNoSpecs;
   const WeightData empty_data;
   const WeightData& data = a.weight_data ? *a.weight_data : empty_data;
-  std::vector<WeightLayout> plan = plan_weights(specs, data, local.json_path.string());
+  std::vector<WeightLayout> plan = plan_weights(specs, data, location);
   ModelArtifactsInfo info = get_model_artifacts_info(a);
   std::vector<WeightReport> reports;
   if (with_stats) reports = compute_reports(specs, plan, data);
@@ -163,14 +185,14 @@ int run_inspect(std::span<const std::string> args) {
     return kExitOk;
   }
 
-  std::cout << "model:              " << local.json_path.string() << (local.model.bare_manifest ? " (weights manifest only)" : "") << '\n'
+  std::cout << "model:              " << location << (a.model_topology ? "" : " (no topology: weights only)") << '\n'
             << "format:             " << text_of(a.format) << '\n'
             << "generatedBy:        " << text_of(a.generated_by) << '\n'
             << "convertedBy:        " << text_of(a.converted_by) << '\n'
             << "modelTopologyBytes: " << info.model_topology_bytes.value_or(0) << '\n'
             << "weightSpecsBytes:   " << info.weight_specs_bytes.value_or(0) << '\n'
-            << "weightDataBytes:    " << info.weight_data_bytes.value_or(0) << " in " << local.shard_paths.size()
-            << " shard file(s)\n"
+            << "weightDataBytes:    " << info.weight_data_bytes.value_or(0) << " in " << data.buffers().size()
+            << " buffer(s)\n"
             << "weights:            " << plan.size() << '\n';
   for (std::size_t i = 0; i < plan.size(); ++i) {
     const WeightSpec& s = specs[i];

@@ -14,14 +14,19 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: modelport [--plugin-path DIR]... [-q] <command> [arguments]\n"
+    "usage: modelport [--plugin-path DIR]... [-o key=value]... [-q] <command> [arguments]\n"
     "\n"
     "commands:\n"
     "  inspect   show a model's metadata and weights (--stats: decoded statistics and digests)\n"
     "  plugins   list the scheme plugins found and those that failed to load\n"
+    "  cp        copy a model from one URL (or path) to another, across schemes\n"
+    "  mv        move a model: copy, verify the copy, then remove the source\n"
+    "  ls        list the models under a URL (file:///folder, indexeddb://, ...)\n"
+    "  rm        remove a model\n"
     "\n"
     "global options:\n"
     "  --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+    "  -o key=value       a scheme option for the plugins (repeatable), e.g. -o shard_bytes=4194304\n"
     "  -q                 do not warn about plugins that failed to load\n"
     "\n"
     "Run 'modelport <command> --help' for a command's options.\n";
@@ -40,6 +45,15 @@ int main(int argc, char** argv) {
     } else if (args[first].starts_with("--plugin-path=")) {
       global_options().plugin_paths.emplace_back(args[first].substr(14));
       ++first;
+    } else if (args[first] == "-o" && first + 1 < args.size()) {
+      const std::string& kv = args[first + 1];
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "modelport: -o takes key=value, got '" << kv << "'\n";
+        return kExitUsage;
+      }
+      global_options().plugin_options[kv.substr(0, eq)] = kv.substr(eq + 1);
+      first += 2;
     } else if (args[first] == "-q") {
       global_options().quiet = true;
       ++first;
@@ -60,6 +74,10 @@ int main(int argc, char** argv) {
   try {
     if (command == "inspect") return run_inspect(rest);
     if (command == "plugins") return run_plugins(rest);
+    if (command == "cp") return run_cp(rest);
+    if (command == "mv") return run_mv(rest);
+    if (command == "ls") return run_ls(rest);
+    if (command == "rm") return run_rm(rest);
     std::cerr << "modelport: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;
   } catch (const modelport::Error& e) {

@@ -476,8 +476,8 @@ inline int remove_model(void* state, const char* url, const modelport_request_op
 }
 
 template <class P>
-int describe(const modelport_host_api* host, modelport_plugin_descriptor* out, const char* name, const char* version,
-             std::initializer_list<SchemeDecl> decls) noexcept {
+int describe(const modelport_host_api* host, const modelport_plugin_descriptor** out, const char* name,
+             const char* version, std::initializer_list<SchemeDecl> decls) noexcept {
   // Static storage, built on the first call: the descriptor must outlive the call and the entry
   // must give the same answer every time.
   static const std::vector<modelport_scheme_descriptor> schemes = [&] {
@@ -495,17 +495,21 @@ int describe(const modelport_host_api* host, modelport_plugin_descriptor* out, c
     }
     return v;
   }();
+  static const modelport_plugin_descriptor descriptor = [&] {
+    modelport_plugin_descriptor d{};
+    modelport_set_version_metadata(&d);
+    d.plugin_name = name;
+    d.plugin_version = version;
+    d.build_info = build_info();
+    d.schemes = schemes.data();
+    d.scheme_count = schemes.size();
+    d.init = &init_plugin<P>;
+    d.shutdown = &shutdown_plugin;
+    return d;
+  }();
   if (host) globals().host = host;
   globals().plugin_name = name;
-  *out = modelport_plugin_descriptor{};
-  modelport_set_version_metadata(out);
-  out->plugin_name = name;
-  out->plugin_version = version;
-  out->build_info = build_info();
-  out->schemes = schemes.data();
-  out->scheme_count = schemes.size();
-  out->init = &init_plugin<P>;
-  out->shutdown = &shutdown_plugin;
+  *out = &descriptor;
   return MODELPORT_OK;
 }
 
@@ -517,7 +521,7 @@ int describe(const modelport_host_api* host, modelport_plugin_descriptor* out, c
 // the variadic part lists modelport::sdk::scheme(prefix, capabilities) declarations.
 #define MODELPORT_PLUGIN(PluginClass, name, version, ...)                                                  \
   extern "C" MODELPORT_PLUGIN_EXPORT int modelport_plugin_entry_v1(                                        \
-      const modelport_host_api* host, modelport_plugin_descriptor* out, modelport_status* status) {        \
+      const modelport_host_api* host, const modelport_plugin_descriptor** out, modelport_status* status) { \
     (void)status;                                                                                          \
     return ::modelport::sdk::detail::describe<PluginClass>(host, out, name, version, {__VA_ARGS__});        \
   }

@@ -243,8 +243,10 @@ typedef struct modelport_plugin_descriptor {
 } modelport_plugin_descriptor;
 
 /* The entry point every plugin exports as MODELPORT_PLUGIN_ENTRY_SYMBOL. Describe only: no
- * work, no side effects, the same answer every time. */
-typedef int (*modelport_plugin_entry_fn)(const modelport_host_api* host, modelport_plugin_descriptor* out,
+ * work, no side effects, the same answer every time. It points `*out` at the plugin's own
+ * descriptor (static storage): the core copies as much of it as both sides know, so a plugin
+ * built against a newer minor never writes past what an older core allocated. */
+typedef int (*modelport_plugin_entry_fn)(const modelport_host_api* host, const modelport_plugin_descriptor** out,
                                          modelport_status* status);
 
 /* Stamps the ABI version this plugin was compiled against (call in the entry function). */

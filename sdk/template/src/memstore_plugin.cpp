@@ -102,8 +102,18 @@ void MemStoreHandler::save(const modelport::sdk::ArtifactsView& artifacts, model
   artifacts.for_each_chunk([&](std::span<const std::byte> chunk) {
     model.weights.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
   });
-  // Byte counts are left to the core, which computes them exactly as TensorFlow.js does.
+  // The field texts are the compact JSON TensorFlow.js measures, so their sizes are its byte
+  // counts; keeping them lets list and remove report the same info the save did.
   model.info.date_saved_ms = now_ms();
+  auto text_size = [&](int field) -> std::int64_t {
+    auto it = model.fields.find(field);
+    return it == model.fields.end() ? 0 : static_cast<std::int64_t>(it->second.size());
+  };
+  model.info.model_topology_bytes =
+      model.binary_topology ? static_cast<std::int64_t>(model.topology_bytes.size()) : text_size(MODELPORT_FIELD_MODEL_TOPOLOGY);
+  if (model.binary_topology) model.info.model_topology_type = "GraphDef";
+  model.info.weight_specs_bytes = text_size(MODELPORT_FIELD_WEIGHT_SPECS);
+  model.info.weight_data_bytes = static_cast<std::int64_t>(model.weights.size());
   result.set_info(model.info);
   store_.put(path_, std::move(model));
 }
