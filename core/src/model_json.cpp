@@ -62,7 +62,11 @@ ModelJson model_json_from_value(const bj::value& value, std::string_view source)
   a.initializer_signature = copy_unless_null(*obj, "initializerSignature");
   if (const auto* manifest = obj->if_contains("weightsManifest"); manifest && !manifest->is_null()) {
     out.weights_manifest = weights_manifest_from_json(*manifest, source);
-    a.weight_specs = flatten(*out.weights_manifest);
+    // A manifest that names no weight and no file is what a topology-only save writes: the
+    // model has no weights, rather than an empty list of them.
+    bool names_anything = false;
+    for (const auto& g : *out.weights_manifest) names_anything |= !g.paths.empty() || !g.weights.empty();
+    if (names_anything) a.weight_specs = flatten(*out.weights_manifest);
   }
   for (const auto& kv : *obj) {
     if (!is_known_key(kv.key())) a.extra_fields[kv.key()] = kv.value();

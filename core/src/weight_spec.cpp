@@ -157,8 +157,9 @@ WeightsManifest weights_manifest_from_json(const bj::value& value, std::string_v
         group.extra[key] = kv.value();
       }
     }
-    if (!has_paths) throw_corrupt(context, label + " has no 'paths'");
-    if (!has_weights) throw_corrupt(context, label + " has no 'weights'");
+    // A topology-only save writes a group without "weights" (tfjs drops the undefined key), and
+    // readers must take it back; a group without either key is no group at all.
+    if (!has_paths && !has_weights) throw_corrupt(context, label + " has neither 'paths' nor 'weights'");
     manifest.push_back(std::move(group));
   }
   return manifest;

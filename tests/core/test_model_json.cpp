@@ -151,6 +151,17 @@ BOOST_AUTO_TEST_CASE(bad_model_json_gives_clear_errors) {
                  "quantization");
 }
 
+BOOST_AUTO_TEST_CASE(topology_only_manifests_mean_no_weights) {
+  // What tfjs writes for a model without weights: the group has no "weights" key.
+  ModelJson m = parse_model_json(R"({"modelTopology":{},"weightsManifest":[{"paths":[]}]})", "m.json");
+  BOOST_TEST(m.weights_manifest.has_value());
+  BOOST_TEST(!m.artifacts.weight_specs.has_value());
+  ModelJson named = parse_model_json(R"({"weightsManifest":[{"paths":["w.bin"]}]})", "m.json");
+  BOOST_TEST(named.artifacts.weight_specs.has_value());
+  BOOST_TEST(named.artifacts.weight_specs->empty());
+  BOOST_CHECK_THROW(parse_model_json(R"({"weightsManifest":[{}]})", "m.json"), Error);
+}
+
 BOOST_AUTO_TEST_CASE(binary_topology_is_refused_by_writers_and_info) {
   ModelArtifacts a;
   a.model_topology = ModelTopology(Buffer::copy_of(std::string_view("\x01\x02\x03", 3)));
