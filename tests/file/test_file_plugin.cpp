@@ -314,6 +314,42 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_clear_errors) {
   BOOST_TEST(load_url(linked, allow).weight_data->size() == 16u);
 }
 
+BOOST_AUTO_TEST_CASE(permission_denied_names_the_file) {
+  TempDir tmp;
+  fs::path dir = tmp.path() / "m";
+  save_url(url_of(dir), synthetic(16));
+  fs::permissions(dir / "weights.bin", fs::perms::none);
+  fs::permissions(tmp.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  // Root reads anything, so the checks run in a child that drops to an unprivileged user.
+  pid_t child = ::fork();
+  if (child == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) std::_Exit(10);
+    int result = 0;
+    try {
+      load_url(url_of(dir));
+      result = 11;
+    } catch (const Error& e) {
+      std::string m = e.what();
+      if (e.code() != ErrorCode::permission_denied) result = 12;
+      else if (m.find((dir / "weights.bin").string()) == std::string::npos) result = 13;
+    }
+    try {  // saving next to a folder this user may not write: refused, the old model stays
+      save_url(url_of(dir), synthetic(4));
+      result = result ? result : 14;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::permission_denied && result == 0) result = 15;
+    }
+    std::_Exit(result);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0, "child exit code " << WEXITSTATUS(status));
+  fs::permissions(dir / "weights.bin", fs::perms::owner_read | fs::perms::owner_write);
+  BOOST_TEST(same_model(synthetic(16), load_url(url_of(dir))));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(file_management)
