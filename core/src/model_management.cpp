@@ -1,4 +1,5 @@
 #include <modelport/error.hpp>
+#include <modelport/json.hpp>
 #include <modelport/model_management.hpp>
 
 #include <algorithm>
@@ -104,6 +105,12 @@ ModelArtifactsInfo remove_model(std::string_view url, const CommonOptions& optio
 
 namespace {
 
+// Equal as JavaScript sees JSON: 1.0 and 1 are one number (a text round trip turns one into the
+// other), so compare the JSON.stringify texts rather than Boost's typed values.
+bool same_json(const boost::json::value& a, const boost::json::value& b) {
+  return json::stringify(a) == json::stringify(b);
+}
+
 bool same_weight_bytes(const WeightData& a, const WeightData& b) {
   if (a.size() != b.size()) return false;
   // Walk both buffer lists in step; no joined copies.
@@ -127,7 +134,7 @@ bool same_topology(const std::optional<ModelTopology>& a, const std::optional<Mo
   if (a.has_value() != b.has_value()) return false;
   if (!a) return true;
   if (a->index() != b->index()) return false;
-  if (const auto* ja = std::get_if<boost::json::value>(&*a)) return *ja == std::get<boost::json::value>(*b);
+  if (const auto* ja = std::get_if<boost::json::value>(&*a)) return same_json(*ja, std::get<boost::json::value>(*b));
   const Buffer& x = std::get<Buffer>(*a);
   const Buffer& y = std::get<Buffer>(*b);
   return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0);
@@ -136,7 +143,7 @@ bool same_topology(const std::optional<ModelTopology>& a, const std::optional<Mo
 // Null-ish fields compare equal whether absent or null: stores differ in which they keep.
 bool same_field(const JsonField& a, const JsonField& b) {
   if (is_nullish(a) || is_nullish(b)) return is_nullish(a) == is_nullish(b);
-  return *a == *b;
+  return same_json(*a, *b);
 }
 
 struct Handlers {
@@ -187,7 +194,7 @@ bool same_model(const ModelArtifacts& a, const ModelArtifacts& b) {
     for (std::size_t i = 0; i < a.weight_specs->size(); ++i) {
       const WeightSpec& x = (*a.weight_specs)[i];
       const WeightSpec& y = (*b.weight_specs)[i];
-      if (x.name != y.name || x.shape != y.shape || x.dtype != y.dtype || x.group != y.group || x.extra != y.extra ||
+      if (x.name != y.name || x.shape != y.shape || x.dtype != y.dtype || x.group != y.group || !same_json(x.extra, y.extra) ||
           x.quantization.has_value() != y.quantization.has_value()) {
         return false;
       }

@@ -201,9 +201,14 @@ int load_append_weights_owned(modelport_load_sink* sink, const void* data, size_
                               void* release_context, modelport_status* status) {
   return guarded(status, &sink->first_error, [&] {
     std::shared_ptr<const void> pin = sink->pin;
-    sink->weights.append(Buffer::external(data, size, [release, release_context, pin] {
-      if (release) release(release_context);
-    }));
+    // Armed only once the buffer is in the sink: if appending fails, the memory stays the
+    // plugin's to release (plugin_abi.h), so the hook must not run from here too.
+    auto armed = std::make_shared<bool>(false);
+    Buffer buffer = Buffer::external(data, size, [release, release_context, pin, armed] {
+      if (*armed && release) release(release_context);
+    });
+    sink->weights.append(buffer);
+    *armed = true;
     sink->has_weights = true;
     return MODELPORT_OK;
   });

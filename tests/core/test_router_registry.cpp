@@ -5,6 +5,7 @@
 #include <modelport/error.hpp>
 #include <modelport/json.hpp>
 #include <modelport/memory_handlers.hpp>
+#include <modelport/model_management.hpp>
 #include <modelport/router_registry.hpp>
 
 using namespace modelport;
@@ -170,6 +171,27 @@ BOOST_AUTO_TEST_CASE(cancellation_and_options) {
   stop.request_stop();
   BOOST_CHECK_EXCEPTION(options.throw_if_cancelled("save file:///x"), Error,
                         [](const Error& e) { return e.code() == ErrorCode::cancelled; });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(model_comparison)
+
+BOOST_AUTO_TEST_CASE(same_model_treats_json_numbers_as_js_does) {
+  ModelArtifacts a = demo();
+  ModelArtifacts b = demo();
+  a.model_topology = ModelTopology(bj::value{{"rate", 1.0}});
+  b.model_topology = ModelTopology(bj::value{{"rate", 1}});  // what a text round trip gives back
+  BOOST_TEST(same_model(a, b));
+  b.model_topology = ModelTopology(bj::value{{"rate", 2}});
+  BOOST_TEST(!same_model(a, b));
+  b = demo();
+  b.format = bj::value(nullptr);  // null and absent are both "no format"
+  BOOST_TEST(same_model(demo(), b));
+  b.weight_data = WeightData(std::vector<Buffer>{Buffer::adopt(std::vector<std::byte>(8)), Buffer::adopt(std::vector<std::byte>(8))});
+  BOOST_TEST(same_model(demo(), b));  // same bytes in other buffers
+  b.weight_data = WeightData(Buffer::adopt(std::vector<std::byte>(16, std::byte{1})));
+  BOOST_TEST(!same_model(demo(), b));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,6 +17,7 @@
 
 #include <modelport/plugin_abi.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -98,9 +99,11 @@ struct ModelInfo {
 
 namespace detail {
 
+// Atomic: the entry point may run again (inspect, a second manager) while handlers of a loaded
+// instance read these on other threads. Every writer stores the same values.
 struct Globals {
-  const modelport_host_api* host = nullptr;
-  const char* plugin_name = "";
+  std::atomic<const modelport_host_api*> host{nullptr};
+  std::atomic<const char*> plugin_name{""};
 };
 // One per plugin library: the header is compiled with hidden visibility into each plugin.
 inline Globals& globals() {
@@ -146,11 +149,11 @@ int guarded(modelport_status* status, Fn&& fn) noexcept {
   } catch (const Error& e) {
     return report(static_cast<int>(e.code()), e.what());
   } catch (const std::bad_alloc&) {
-    return report(MODELPORT_INTERNAL, std::string("plugin '") + globals().plugin_name + "' ran out of memory");
+    return report(MODELPORT_INTERNAL, std::string("plugin '") + globals().plugin_name.load() + "' ran out of memory");
   } catch (const std::exception& e) {
-    return report(MODELPORT_INTERNAL, std::string("plugin '") + globals().plugin_name + "' threw: " + e.what());
+    return report(MODELPORT_INTERNAL, std::string("plugin '") + globals().plugin_name.load() + "' threw: " + e.what());
   } catch (...) {
-    return report(MODELPORT_INTERNAL, std::string("plugin '") + globals().plugin_name + "' threw an unknown exception");
+    return report(MODELPORT_INTERNAL, std::string("plugin '") + globals().plugin_name.load() + "' threw an unknown exception");
   }
 }
 
@@ -158,7 +161,7 @@ int guarded(modelport_status* status, Fn&& fn) noexcept {
 
 // Logging through the host (it decides where messages go).
 inline void log(int level, const std::string& message) noexcept {
-  if (const auto* h = detail::globals().host) h->log(level, detail::globals().plugin_name, message.c_str());
+  if (const auto* h = detail::globals().host.load()) h->log(level, detail::globals().plugin_name.load(), message.c_str());
 }
 
 // ModelArtifactsInfo of a stored model.json, computed by the core exactly as TensorFlow.js does
@@ -440,7 +443,7 @@ inline const modelport_handler_ops* handler_ops() {
 
 template <class P>
 int init_plugin(void** state, const modelport_host_api* host, modelport_status* status) noexcept {
-  globals().host = host;
+  globals().host.store(host);
   return guarded(status, [&] { *state = static_cast<Plugin*>(new P()); });
 }
 
@@ -507,8 +510,8 @@ int describe(const modelport_host_api* host, const modelport_plugin_descriptor**
     d.shutdown = &shutdown_plugin;
     return d;
   }();
-  if (host) globals().host = host;
-  globals().plugin_name = name;
+  if (host) globals().host.store(host);
+  globals().plugin_name.store(name);
   *out = &descriptor;
   return MODELPORT_OK;
 }

@@ -170,7 +170,8 @@ typedef struct modelport_host_api {
                         const char* source, modelport_status* status);
   /* Appends weight bytes. copy: the core copies them now. owned: the core keeps the pointer and
    * calls release(release_context) once when no buffer refers to it any more (an mmap reaches
-   * the user with no copy; the library is never unloaded, so `release` stays callable). */
+   * the user with no copy; the library is never unloaded, so `release` stays callable). When
+   * load_append_weights_owned fails, the core has not taken the memory: the plugin releases it. */
   int (*load_append_weights_copy)(modelport_load_sink* sink, const void* data, size_t size, modelport_status* status);
   int (*load_append_weights_owned)(modelport_load_sink* sink, const void* data, size_t size,
                                    void (*release)(void* release_context), void* release_context,
