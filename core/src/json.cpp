@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <string>
 #include <system_error>
 
 namespace modelport::json {
@@ -266,7 +268,16 @@ std::size_t format_uint_to(char* buf, std::uint64_t value) {
 
 // ECMAScript QuoteJSONString: only '"', '\\' and C0 controls are escaped; everything else,
 // including '/', DEL and non-ASCII UTF-8, is copied raw.
-constexpr bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+// 0xED starts a check for a lone surrogate (below).
+constexpr bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\' || c == 0xED; }
+
+// A lone UTF-16 surrogate (JS strings may hold one, e.g. half an emoji) is kept in memory as its
+// 3-byte generalized UTF-8 form ED A0..BF xx, which valid UTF-8 never contains. JSON.stringify
+// writes it as a \udXXX escape, so it is written back out that way.
+constexpr bool is_surrogate_at(std::string_view s, std::size_t i) {
+  return i + 2 < s.size() && static_cast<unsigned char>(s[i]) == 0xED && (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0xA0 &&
+         (static_cast<unsigned char>(s[i + 2]) & 0xC0) == 0x80;
+}
 
 void append_quoted(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -275,6 +286,17 @@ void append_quoted(std::string& out, std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (!needs_escape(c)) continue;
+    if (c == 0xED) {
+      if (!is_surrogate_at(s, i)) continue;
+      out.append(s.data() + run_start, i - run_start);
+      const unsigned code = 0xD000u | (static_cast<unsigned>(static_cast<unsigned char>(s[i + 1]) & 0x3F) << 6) |
+                            (static_cast<unsigned>(static_cast<unsigned char>(s[i + 2])) & 0x3F);
+      const char escape[6] = {'\\', 'u', kHex[(code >> 12) & 0xF], kHex[(code >> 8) & 0xF], kHex[(code >> 4) & 0xF], kHex[code & 0xF]};
+      out.append(escape, 6);
+      i += 2;
+      run_start = i + 1;
+      continue;
+    }
     out.append(s.data() + run_start, i - run_start);
     run_start = i + 1;
     switch (c) {
@@ -297,9 +319,16 @@ void append_quoted(std::string& out, std::string_view s) {
 
 std::size_t quoted_size(std::string_view s) {
   std::size_t size = s.size() + 2;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
     if (!needs_escape(c)) continue;
+    if (c == 0xED) {
+      if (is_surrogate_at(s, i)) {
+        size += 3;  // 3 stored bytes become a 6-byte escape
+        i += 2;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
       case '\\':
@@ -322,11 +351,99 @@ void append_double(std::string& out, double v) {
   out.append(buf, format_to(buf, v));
 }
 
+// Strict UTF-8 (no overlongs, no encoded surrogates, nothing past U+10FFFF): what Boost.JSON
+// checks by default, needed here only when that check has to be switched off.
+std::optional<std::size_t> first_invalid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (n == 0 || c > 0xF4 || c == 0xC0 || c == 0xC1 || i + n > s.size()) return i;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    }
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90)) return i;
+    i += n;
+  }
+  return std::nullopt;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The code unit of a \uXXXX escape starting at s[i] (the backslash), or -1.
+int escape_unit(std::string_view s, std::size_t i) {
+  if (i + 6 > s.size() || s[i] != '\\' || s[i + 1] != 'u') return -1;
+  int v = 0;
+  for (std::size_t k = 2; k < 6; ++k) {
+    int h = hex_value(s[i + k]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+// JSON.parse accepts an escaped lone surrogate ("\ud800"), which TensorFlow.js writes when a
+// string was cut inside an emoji; Boost.JSON 1.81 rejects it. Rewrites each lone surrogate
+// escape into its 3-byte generalized UTF-8 form (kept as is in memory and escaped again by
+// stringify); escaped pairs stay escapes. Returns nullopt when there is nothing to rewrite.
+std::optional<std::string> rewrite_lone_surrogates(std::string_view text) {
+  std::string out;
+  bool rewrote = false;
+  std::size_t copied = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\') continue;
+    int unit = escape_unit(text, i);
+    if (unit < 0xD800 || unit > 0xDFFF) {
+      ++i;  // skip the escaped character, so "\\ud800" (an escaped backslash) stays text
+      continue;
+    }
+    if (unit <= 0xDBFF) {
+      int next = escape_unit(text, i + 6);
+      if (next >= 0xDC00 && next <= 0xDFFF) {
+        i += 11;  // a proper pair
+        continue;
+      }
+    }
+    out.append(text.data() + copied, i - copied);
+    out.push_back(static_cast<char>(0xED));
+    out.push_back(static_cast<char>(0x80 | ((unit >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (unit & 0x3F)));
+    copied = i + 6;
+    i += 5;
+    rewrote = true;
+  }
+  if (!rewrote) return std::nullopt;
+  out.append(text.data() + copied, text.size() - copied);
+  return out;
+}
+
 }  // namespace
 
 boost::json::value parse(std::string_view text, std::string_view source) {
   boost::json::parse_options options;
   options.max_depth = kMaxDepth;
+  // Rare path: lone surrogate escapes. The text is checked for real UTF-8 errors first, since
+  // Boost's own check must be off to take the rewritten bytes. Byte offsets in later error
+  // messages then count the rewritten text (3 bytes shorter per surrogate).
+  std::optional<std::string> rewritten;
+  if (text.find("\\u") != std::string_view::npos) rewritten = rewrite_lone_surrogates(text);
+  if (rewritten) {
+    if (auto bad = first_invalid_utf8(text)) {
+      throw_parse_error(source, *bad, boost::json::make_error_code(boost::json::error::syntax));
+    }
+    options.allow_invalid_utf8 = true;
+    text = *rewritten;
+  }
   boost::json::basic_parser<Handler> parser(options);
   boost::json::error_code ec;
   // One buffer with more=false: Boost consumes trailing whitespace and stops at the first byte

@@ -32,6 +32,12 @@ function(modelport_add_plugin target)
     target_link_options(${target} PRIVATE "LINKER:-undefined,error")
   elseif(NOT WIN32)
     target_link_options(${target} PRIVATE "LINKER:--no-undefined")
+    # Hidden visibility does not cover code instantiated from the standard library; a version
+    # script keeps the entry point the module's only exported symbol.
+    set(exports "${CMAKE_CURRENT_BINARY_DIR}/${target}.exports")
+    file(WRITE "${exports}" "{\n  global: modelport_plugin_entry_v*;\n  local: *;\n};\n")
+    target_link_options(${target} PRIVATE "LINKER:--version-script=${exports}")
+    set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${exports}")
   endif()
   target_link_libraries(${target} PRIVATE modelport::plugin_sdk ${ARG_LINK_LIBRARIES})
   if(NOT ARG_NO_INSTALL)

@@ -428,3 +428,32 @@ BOOST_AUTO_TEST_CASE(errors_name_source_offset_and_code) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// JSON.stringify writes a lone UTF-16 surrogate (half an emoji) as an escape, and JSON.parse takes
+// it back; TensorFlow.js model files can contain one.
+BOOST_AUTO_TEST_SUITE(lone_surrogates)
+
+BOOST_AUTO_TEST_CASE(round_trip_as_escapes_like_javascript) {
+  for (const std::string text : {R"({"name":"lone_\ud800_surrogate"})", R"(["\udc00"])", R"(["\ud800\ud800x"])",
+                                  R"(["a\udbffb\udfff"])"}) {
+    boost::json::value v = modelport::json::parse(text, "m.json");
+    BOOST_TEST(modelport::json::stringify(v) == text);
+    BOOST_TEST(modelport::json::stringified_size(v) == text.size());
+  }
+  // A proper pair is one code point: it comes back as raw UTF-8, as JSON.stringify writes it.
+  BOOST_TEST(modelport::json::stringify(modelport::json::parse(R"(["\ud83d\ude00"])")) == "[\"\xF0\x9F\x98\x80\"]");
+  // An escaped backslash followed by "ud800" is plain text, not an escape.
+  BOOST_TEST(modelport::json::stringify(modelport::json::parse(R"(["\\ud800"])")) == R"(["\\ud800"])");
+  // Upper-case hex is read; the output uses lower case, as JSON.stringify does.
+  BOOST_TEST(modelport::json::stringify(modelport::json::parse(R"(["\uD800"])")) == R"(["\ud800"])");
+}
+
+BOOST_AUTO_TEST_CASE(real_utf8_errors_are_still_refused) {
+  std::string bad = "[\"\\ud800\", \"\xFF\"]";
+  BOOST_CHECK_THROW(modelport::json::parse(bad, "m.json"), modelport::Error);
+  std::string raw_surrogate = "[\"\xED\xA0\x80\"]";  // a surrogate as raw bytes is not UTF-8
+  BOOST_CHECK_THROW(modelport::json::parse(raw_surrogate, "m.json"), modelport::Error);
+  BOOST_CHECK_THROW(modelport::json::parse(raw_surrogate + "[\"\\ud800\"]", "m.json"), modelport::Error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
