@@ -47,7 +47,7 @@ void WeightData::copy_to(std::uint64_t offset, std::span<std::byte> out) const {
   while (written < out.size()) {
     const Buffer& b = buffers_[pos.buffer];
     std::size_t n = std::min(b.size() - pos.offset, out.size() - written);
-    std::memcpy(out.data() + written, b.data() + pos.offset, n);
+    if (n) std::memcpy(out.data() + written, b.data() + pos.offset, n);  // empty buffers may have no data pointer
     written += n;
     ++pos.buffer;
     pos.offset = 0;
