@@ -147,43 +147,40 @@ std::string providers_of(const std::vector<HandlerMatch>& matches) {
 
 }  // namespace
 
-SaveResult save(std::string_view url, const ModelArtifacts& artifacts, const SaveOptions& options,
-                const RouterRegistry& registry) {
-  auto matches = registry.get_save_handlers(url, options);
+namespace {
+
+// The policy of spec §2.5: exactly one handler proceeds; none or several are errors that say
+// what is registered and who matched. `verb` is "save" or "load".
+HandlerPtr the_one_handler(std::vector<HandlerMatch> matches, std::string_view url, std::string_view verb,
+                           const std::vector<std::string>& schemes, bool (IOHandler::*able)() const noexcept) {
+  const std::string u(url);
+  const std::string v(verb);
   if (matches.empty()) {
-    throw Error(ErrorCode::not_found, "Cannot find any save handlers for URL '" + std::string(url) +
-                                          "'; schemes that can save: " + join(registry.save_schemes()));
+    throw Error(ErrorCode::not_found, "Cannot find any " + v + " handlers for URL '" + u + "'; schemes that can " + v +
+                                          ": " + join(schemes));
   }
   if (matches.size() > 1) {
-    throw Error(ErrorCode::invalid_argument, "Found more than one (" + std::to_string(matches.size()) +
-                                                 ") save handlers for URL '" + std::string(url) +
-                                                 "': " + providers_of(matches));
+    throw Error(ErrorCode::invalid_argument, "Found more than one (" + std::to_string(matches.size()) + ") " + v +
+                                                 " handlers for URL '" + u + "': " + providers_of(matches));
   }
-  IOHandler& handler = *matches.front().handler;
-  if (!handler.can_save()) {
-    throw Error(ErrorCode::unimplemented, "the handler for URL '" + std::string(url) + "' (" +
-                                              matches.front().router.provider + ") cannot save");
+  if (!((*matches.front().handler).*able)()) {
+    throw Error(ErrorCode::unimplemented,
+                "the handler for URL '" + u + "' (" + matches.front().router.provider + ") cannot " + v);
   }
-  return handler.save(artifacts);
+  return std::move(matches.front().handler);
+}
+
+}  // namespace
+
+SaveResult save(std::string_view url, const ModelArtifacts& artifacts, const SaveOptions& options,
+                const RouterRegistry& registry) {
+  return the_one_handler(registry.get_save_handlers(url, options), url, "save", registry.save_schemes(), &IOHandler::can_save)
+      ->save(artifacts);
 }
 
 ModelArtifacts load(std::string_view url, const LoadOptions& options, const RouterRegistry& registry) {
-  auto matches = registry.get_load_handlers(url, options);
-  if (matches.empty()) {
-    throw Error(ErrorCode::not_found, "Cannot find any load handlers for URL '" + std::string(url) +
-                                          "'; schemes that can load: " + join(registry.load_schemes()));
-  }
-  if (matches.size() > 1) {
-    throw Error(ErrorCode::invalid_argument, "Found more than one (" + std::to_string(matches.size()) +
-                                                 ") load handlers for URL '" + std::string(url) +
-                                                 "': " + providers_of(matches));
-  }
-  IOHandler& handler = *matches.front().handler;
-  if (!handler.can_load()) {
-    throw Error(ErrorCode::unimplemented, "the handler for URL '" + std::string(url) + "' (" +
-                                              matches.front().router.provider + ") cannot load");
-  }
-  return handler.load();
+  return the_one_handler(registry.get_load_handlers(url, options), url, "load", registry.load_schemes(), &IOHandler::can_load)
+      ->load();
 }
 
 }  // namespace modelport
