@@ -168,14 +168,14 @@ void save_model(const fs::path& folder, const sdk::ArtifactsView& artifacts, con
   const fs::path staging = parent / (".modelport-tmp-" + folder.filename().string() + "-" + random_suffix());
   if (::mkdir(staging.c_str(), 0777) != 0) throw_errno(errno, "cannot create a staging folder", staging);
   try {
-    std::uint64_t written = 0;
     const std::uint64_t total = artifacts.weight_data_size();
-    for (std::size_t i = 0; i < names.size(); ++i) {
+    std::vector<NewFile> shards;
+    shards.reserve(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) shards.push_back({staging / names[i], std::move(shard_chunks[i])});
+    write_new_files(shards, settings.durable, [&](const NewFile& file, std::uint64_t written) {
+      context.progress(written, total, file.path.filename().string());
       context.throw_if_cancelled("saving '" + folder.string() + "'");
-      write_new_file(staging / names[i], shard_chunks[i], settings.durable);
-      for (auto c : shard_chunks[i]) written += c.size();
-      context.progress(written, total, names[i]);
-    }
+    });
     std::span<const std::byte> json_bytes(reinterpret_cast<const std::byte*>(json.data()), json.size());
     write_new_file(staging / kModelJson, std::span(&json_bytes, 1), settings.durable);
     if (settings.durable) fsync_directory(staging);
@@ -228,8 +228,9 @@ void save_model(const fs::path& folder, const sdk::ArtifactsView& artifacts, con
 
 namespace {
 
-fs::path resolve_shard(const fs::path& folder, const std::string& manifest_path, const fs::path& json_path,
-                       const LoadSettings& settings) {
+// `real_folder` is canonical(folder), computed once per load rather than once per shard.
+fs::path resolve_shard(const fs::path& folder, const fs::path& real_folder, const std::string& manifest_path,
+                       const fs::path& json_path, const LoadSettings& settings) {
   fs::path relative(manifest_path);
   if (relative.is_absolute() && !settings.allow_outside) {
     throw Error(Code::permission_denied, "weight path '" + manifest_path + "' in '" + json_path.string() +
@@ -245,7 +246,6 @@ fs::path resolve_shard(const fs::path& folder, const std::string& manifest_path,
     }
     std::error_code ec;
     fs::path real = fs::canonical(joined, ec);
-    fs::path real_folder = fs::canonical(folder, ec);
     if (!real.empty() && !real_folder.empty()) {
       fs::path real_rel = real.lexically_relative(real_folder);
       if (real_rel.empty() || *real_rel.begin() == "..") {
@@ -281,7 +281,9 @@ void load_model(const fs::path& location, const LoadSettings& settings, const sd
   // Resolve and check every path before mapping any file.
   std::vector<fs::path> files;
   files.reserve(shards.size());
-  for (const auto& s : shards) files.push_back(resolve_shard(folder, s, json_path, settings));
+  std::error_code ec_real;
+  const fs::path real_folder = fs::canonical(folder, ec_real);
+  for (const auto& s : shards) files.push_back(resolve_shard(folder, real_folder, s, json_path, settings));
   std::uint64_t done = 0;
   for (const auto& file : files) {
     context.throw_if_cancelled("loading '" + json_path.string() + "'");

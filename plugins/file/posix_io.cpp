@@ -1,6 +1,10 @@
 #include "posix_io.hpp"
 
+#include <atomic>
 #include <cerrno>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -45,24 +49,113 @@ FileDescriptor::~FileDescriptor() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void write_new_file(const fs::path& path, std::span<const std::span<const std::byte>> chunks, bool durable) {
-  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-  if (fd.get() < 0) throw_errno(errno, "cannot create", path);
-  for (auto chunk : chunks) {
-    const std::byte* p = chunk.data();
-    std::size_t left = chunk.size();
+namespace {
+
+// Files this plugin has memory-mapped, so that saving bytes that live in one of them (a model
+// loaded and saved again, as `modelport cp` does) can copy file to file in the kernel instead of
+// faulting every page of the source into this process.
+struct Mapping {
+  const std::byte* start;
+  std::size_t size;
+  int fd;
+};
+std::mutex& mappings_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::vector<Mapping>& mappings() {
+  static auto* v = new std::vector<Mapping>();  // outlives every mapping, even at exit
+  return *v;
+}
+
+std::optional<std::pair<int, off_t>> mapped_source(std::span<const std::byte> chunk) {
+  std::lock_guard lock(mappings_mutex());
+  for (const auto& m : mappings()) {
+    if (chunk.data() >= m.start && chunk.data() + chunk.size() <= m.start + m.size) {
+      return std::pair<int, off_t>(m.fd, static_cast<off_t>(chunk.data() - m.start));
+    }
+  }
+  return std::nullopt;
+}
+
+void write_all(int fd, std::span<const std::byte> chunk, const fs::path& path) {
+  const std::byte* p = chunk.data();
+  std::size_t left = chunk.size();
+  if (auto source = mapped_source(chunk)) {
+    off_t offset = source->second;
     while (left > 0) {
-      // Large writes are split: some file systems cap a single write at 2 GiB.
-      ssize_t n = ::write(fd.get(), p, std::min<std::size_t>(left, std::size_t{1} << 30));
+      ssize_t n = ::copy_file_range(source->first, &offset, fd, nullptr, left, 0);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno(errno, "cannot write", path);
+      if (n <= 0) break;  // unsupported here (EXDEV, EINVAL, ...): fall back to write()
       p += n;
       left -= static_cast<std::size_t>(n);
     }
   }
-  if (durable && ::fsync(fd.get()) != 0) throw_errno(errno, "cannot flush", path);
+  while (left > 0) {
+    // Large writes are split: some file systems cap a single write at 2 GiB.
+    ssize_t n = ::write(fd, p, std::min<std::size_t>(left, std::size_t{1} << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno(errno, "cannot write", path);
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+FileDescriptor create_and_write(const fs::path& path, std::span<const std::span<const std::byte>> chunks) {
+  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (fd.get() < 0) throw_errno(errno, "cannot create", path);
+  for (auto chunk : chunks) write_all(fd.get(), chunk, path);
+  return fd;
+}
+
+void close_checked(FileDescriptor& fd, const fs::path& path) {
   int raw = fd.release();
-  if (::close(raw) != 0) throw_errno(errno, "cannot close", path);
+  if (raw >= 0 && ::close(raw) != 0) throw_errno(errno, "cannot close", path);
+}
+
+}  // namespace
+
+void write_new_file(const fs::path& path, std::span<const std::span<const std::byte>> chunks, bool durable) {
+  FileDescriptor fd = create_and_write(path, chunks);
+  if (durable && ::fsync(fd.get()) != 0) throw_errno(errno, "cannot flush", path);
+  close_checked(fd, path);
+}
+
+void write_new_files(const std::vector<NewFile>& files, bool durable,
+                     const std::function<void(const NewFile&, std::uint64_t)>& written) {
+  constexpr std::size_t kBatch = 128;  // bounded open descriptors
+  std::uint64_t total = 0;
+  for (std::size_t first = 0; first < files.size(); first += kBatch) {
+    const std::size_t end = std::min(files.size(), first + kBatch);
+    std::vector<FileDescriptor> open;
+    open.reserve(end - first);
+    for (std::size_t i = first; i < end; ++i) {
+      open.push_back(create_and_write(files[i].path, files[i].chunks));
+      // Start writeback now; the fsync below then mostly waits for work already under way.
+      if (durable) ::sync_file_range(open.back().get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+      for (auto c : files[i].chunks) total += c.size();
+      if (written) written(files[i], total);
+    }
+    if (durable) {
+      std::vector<int> errors(open.size(), 0);
+      std::atomic<std::size_t> next{0};
+      auto worker = [&] {
+        for (std::size_t k = next++; k < open.size(); k = next++) {
+          if (::fsync(open[k].get()) != 0) errors[k] = errno;
+        }
+      };
+      {
+        std::vector<std::jthread> pool;
+        const std::size_t threads = std::min<std::size_t>(8, open.size());
+        for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+        worker();
+      }
+      for (std::size_t k = 0; k < open.size(); ++k) {
+        if (errors[k]) throw_errno(errors[k], "cannot flush", files[first + k].path);
+      }
+    }
+    for (std::size_t k = 0; k < open.size(); ++k) close_checked(open[k], files[first + k].path);
+  }
 }
 
 void fsync_directory(const fs::path& dir) {
@@ -74,7 +167,20 @@ void fsync_directory(const fs::path& dir) {
 void FileBytes::release() noexcept {
   if (!data) return;
   if (mapped) {
+    int fd = -1;
+    {
+      std::lock_guard lock(mappings_mutex());
+      auto& v = mappings();
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (it->start == data) {
+          fd = it->fd;
+          v.erase(it);
+          break;
+        }
+      }
+    }
     ::munmap(const_cast<std::byte*>(data), size);
+    if (fd >= 0) ::close(fd);
   } else {
     std::free(const_cast<std::byte*>(data));
   }
@@ -92,11 +198,15 @@ FileBytes read_file(const fs::path& path, bool map, const std::string& what) {
   bytes.size = static_cast<std::size_t>(st.st_size);
   if (bytes.size == 0) return bytes;
   if (map) {
-    void* p = ::mmap(nullptr, bytes.size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    void* p = ::mmap(nullptr, bytes.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
     if (p != MAP_FAILED) {
-      ::madvise(p, bytes.size, MADV_SEQUENTIAL | MADV_WILLNEED);
+      // Two calls: the advice values are not bit flags.
+      ::madvise(p, bytes.size, MADV_SEQUENTIAL);
+      ::madvise(p, bytes.size, MADV_WILLNEED);
       bytes.data = static_cast<const std::byte*>(p);
       bytes.mapped = true;
+      std::lock_guard lock(mappings_mutex());
+      mappings().push_back({bytes.data, bytes.size, fd.release()});
       return bytes;
     }
   }

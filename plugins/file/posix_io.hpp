@@ -5,6 +5,9 @@
 #include <modelport/plugin.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -39,6 +42,16 @@ class FileDescriptor {
 
 // Creates `path` (it must not exist), writes every chunk, fsyncs (when `durable`), closes.
 void write_new_file(const fs::path& path, std::span<const std::span<const std::byte>> chunks, bool durable);
+
+struct NewFile {
+  fs::path path;
+  std::vector<std::span<const std::byte>> chunks;
+};
+// Writes many new files, then makes them durable together: writeback of each starts as soon as
+// it is written, and the fsyncs of a batch run in parallel, so the disk sees one burst instead
+// of one wait per file. `written(file, bytes_so_far)` reports progress after each file.
+void write_new_files(const std::vector<NewFile>& files, bool durable,
+                     const std::function<void(const NewFile&, std::uint64_t)>& written);
 void fsync_directory(const fs::path& dir);
 
 // A read-only view of a whole regular file: memory-mapped, or read into memory when `map` is
