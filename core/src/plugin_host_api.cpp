@@ -225,6 +225,9 @@ void* load_append_weights_alloc(modelport_load_sink* sink, size_t size, modelpor
     sink->has_weights = true;
     return MODELPORT_OK;
   });
+  // NULL means failure, so an empty chunk still gets a valid (never written) address.
+  static std::byte empty_chunk;
+  if (!where && size == 0 && sink->first_error.empty()) where = &empty_chunk;
   return where;
 }
 

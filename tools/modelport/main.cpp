@@ -4,6 +4,7 @@
 // is not among the project's allowed dependencies.
 #include "commands.hpp"
 #include "global_options.hpp"
+#include "localstorage_command.hpp"
 
 #include <modelport/error.hpp>
 
@@ -23,6 +24,7 @@ constexpr const char* kUsage =
     "  mv        move a model: copy, verify the copy, then remove the source\n"
     "  ls        list the models under a URL (file:///folder, indexeddb://, ...)\n"
     "  rm        remove a model\n"
+    "  localstorage  export, import or purge the localStorage store of an origin (browser dumps)\n"
     "\n"
     "global options:\n"
     "  --plugin-path DIR  search DIR for plugins first (repeatable)\n"
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     if (command == "mv") return run_mv(rest);
     if (command == "ls") return run_ls(rest);
     if (command == "rm") return run_rm(rest);
+    if (command == "localstorage") return run_localstorage(rest);
     std::cerr << "modelport: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;
   } catch (const modelport::Error& e) {
