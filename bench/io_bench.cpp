@@ -164,19 +164,6 @@ std::uint64_t checksum(std::span<const std::byte> bytes) {
   return acc;
 }
 
-// The shard size of a converter-sharded model (several buffers of one size, a last one no
-// larger), as `modelport cp` keeps it; nullopt for one buffer or an irregular layout.
-std::optional<std::uint64_t> uniform_shard_size(const modelport::ModelArtifacts& a) {
-  if (!a.weight_data || a.weight_data->buffers().size() < 2) return std::nullopt;
-  const auto& buffers = a.weight_data->buffers();
-  const std::size_t size = buffers.front().size();
-  if (size == 0) return std::nullopt;
-  for (std::size_t i = 1; i + 1 < buffers.size(); ++i) {
-    if (buffers[i].size() != size) return std::nullopt;
-  }
-  if (buffers.back().size() > size || buffers.back().empty()) return std::nullopt;
-  return size;
-}
 
 int cmd_load(const Args& args) {
   if (args.positional.size() != 1) throw UsageError("load takes exactly one URL");
@@ -248,7 +235,7 @@ int cmd_save(const Args& args) {
   if (args.shard_bytes) {
     save_options.plugin_options["shard_bytes"] = std::to_string(*args.shard_bytes);
   } else if (!save_options.plugin_options.count("shard_bytes")) {
-    if (auto size = uniform_shard_size(artifacts)) save_options.plugin_options["shard_bytes"] = std::to_string(*size);
+    if (auto size = (artifacts.weight_data ? artifacts.weight_data->uniform_shard_size() : std::nullopt)) save_options.plugin_options["shard_bytes"] = std::to_string(*size);
   }
 
   const auto t1 = Clock::now();

@@ -88,4 +88,15 @@ Buffer WeightData::join() const {
   return std::move(builder).finish();
 }
 
+std::optional<std::uint64_t> WeightData::uniform_shard_size() const {
+  if (buffers_.size() < 2) return std::nullopt;
+  const std::size_t size = buffers_.front().size();
+  if (size == 0) return std::nullopt;
+  for (std::size_t i = 1; i + 1 < buffers_.size(); ++i) {
+    if (buffers_[i].size() != size) return std::nullopt;
+  }
+  if (buffers_.back().size() > size || buffers_.back().empty()) return std::nullopt;
+  return size;
+}
+
 }  // namespace modelport

@@ -97,8 +97,8 @@ void save_download(const std::string& url, const sdk::ArtifactsView& artifacts, 
     sdk::ModelInfo info;
     info.date_saved_ms = now_ms();
     result.set_info(info);
-    result.add_response("{\"files\":[" + json_quote(json_path.string()) +
-                        (with_weights ? "," + json_quote(weights_path.string()) : std::string()) + "]}");
+    result.add_response("{\"files\":[" + sdk::json_quote(json_path.string()) +
+                        (with_weights ? "," + sdk::json_quote(weights_path.string()) : std::string()) + "]}");
     return;
   }
   throw Error(Code::already_exists, "no free download name for '" + name + "' in '" + folder.string() + "'");

@@ -4,35 +4,9 @@ namespace modelport::file_plugin {
 
 using sdk::Field;
 
-std::string json_quote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string single_group_manifest(const std::vector<std::string>& paths, const sdk::ArtifactsView& artifacts) {
   std::string out = "[{\"paths\":[";
-  for (std::size_t i = 0; i < paths.size(); ++i) out += (i ? "," : "") + json_quote(paths[i]);
+  for (std::size_t i = 0; i < paths.size(); ++i) out += (i ? "," : "") + sdk::json_quote(paths[i]);
   out += "]";
   if (auto specs = artifacts.field(Field::weight_specs)) {
     out += ",\"weights\":";

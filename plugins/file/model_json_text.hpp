@@ -10,9 +10,6 @@
 
 namespace modelport::file_plugin {
 
-// JSON string literal of `text`, escaped as JSON.stringify escapes.
-std::string json_quote(std::string_view text);
-
 enum class Layout {
   node_file,  // tfjs-node file:// (plus modelInitializer/initializerSignature, which it drops)
   browser,    // http / downloads (getModelJSONForModelArtifacts)

@@ -4,6 +4,8 @@
 // (The plugin links nothing but the SDK and SQLite; the core does the real parsing.)
 #pragma once
 
+#include <modelport/plugin.hpp>
+
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
@@ -42,7 +44,7 @@ std::optional<std::string> json_string(std::string_view raw);
 // A JSON number's value; nullopt when `raw` is not a number.
 std::optional<double> json_number(std::string_view raw);
 
-// `text` as a JSON string literal, escaped exactly as JSON.stringify escapes.
-std::string json_quote(std::string_view text);
+// JSON string literals are written with the SDK's json_quote (JSON.stringify's escaping).
+using ::modelport::sdk::json_quote;
 
 }  // namespace modelport::localstorage

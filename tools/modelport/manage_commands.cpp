@@ -51,19 +51,6 @@ int usage(const char* text, const std::string& problem = {}) {
   return problem.empty() ? kExitOk : kExitUsage;
 }
 
-// The shard size a copy should keep: the source's, when its buffers look like converter shards
-// (several, all of one size but a smaller last one).
-std::optional<std::uint64_t> uniform_shard_size(const ModelArtifacts& a) {
-  if (!a.weight_data || a.weight_data->buffers().size() < 2) return std::nullopt;
-  const auto& buffers = a.weight_data->buffers();
-  const std::size_t size = buffers.front().size();
-  if (size == 0) return std::nullopt;
-  for (std::size_t i = 1; i + 1 < buffers.size(); ++i) {
-    if (buffers[i].size() != size) return std::nullopt;
-  }
-  if (buffers.back().size() > size || buffers.back().empty()) return std::nullopt;
-  return size;
-}
 
 constexpr const char* kCpUsage =
     "usage: modelport cp SRC DST [--shard-bytes N]\n"
@@ -111,7 +98,7 @@ int run_cp(std::span<const std::string> args) {
   if (p.shard_bytes) {
     save_options.plugin_options["shard_bytes"] = *p.shard_bytes;
   } else if (!save_options.plugin_options.count("shard_bytes")) {
-    if (auto size = uniform_shard_size(artifacts)) save_options.plugin_options["shard_bytes"] = std::to_string(*size);
+    if (auto size = (artifacts.weight_data ? artifacts.weight_data->uniform_shard_size() : std::nullopt)) save_options.plugin_options["shard_bytes"] = std::to_string(*size);
   }
   SaveResult result = modelport::save(destination, artifacts, save_options);
   if (!global_options().quiet) {

@@ -50,6 +50,10 @@ class MODELPORT_API WeightData {
   // One contiguous buffer: the single buffer itself when there is only one, else a copy.
   Buffer join() const;
 
+  // The shard size of a converter-style layout (several buffers of one size and a last one no
+  // larger), which a copy should keep; nullopt for one buffer or an irregular layout.
+  std::optional<std::uint64_t> uniform_shard_size() const;
+
  private:
   std::vector<Buffer> buffers_;
   std::vector<std::uint64_t> ends_;  // ends_[i] = stream offset just past buffers_[i]

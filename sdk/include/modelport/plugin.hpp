@@ -164,6 +164,37 @@ inline void log(int level, const std::string& message) noexcept {
   if (const auto* h = detail::globals().host.load()) h->log(level, detail::globals().plugin_name.load(), message.c_str());
 }
 
+// A JSON string literal of `text`, escaped exactly as JSON.stringify escapes (for assembling
+// documents from the field texts by concatenation).
+inline std::string json_quote(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
 // ModelArtifactsInfo of a stored model.json, computed by the core exactly as TensorFlow.js does
 // (weight_data_bytes is left unset: add the shard sizes yourself).
 inline ModelInfo model_json_info(std::string_view json, const std::string& source) {
