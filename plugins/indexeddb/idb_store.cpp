@@ -1,0 +1,816 @@
+#include "idb_store.hpp"
+
+#include "sqlite_db.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <pwd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include <thread>
+#include <vector>
+
+namespace modelport::indexeddb_plugin {
+
+using sdk::Code;
+using sdk::Error;
+using sdk::Field;
+
+namespace {
+
+// ---- Settings ----------------------------------------------------------------------------
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::string(v);
+}
+
+std::uint64_t parse_count(std::string_view key, std::string_view text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t value = 0;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (err != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    throw Error(Code::invalid_argument, "indexeddb option " + std::string(key) + "=" + std::string(text) +
+                                            " must be a whole number from " + std::to_string(min) + " to " +
+                                            std::to_string(max));
+  }
+  return value;
+}
+
+fs::path default_data_dir() {
+  if (auto dir = env("MODELPORT_DATA_DIR")) return fs::path(*dir);
+  if (auto xdg = env("XDG_DATA_HOME")) return fs::path(*xdg) / "modelport";
+  std::optional<std::string> home = env("HOME");
+  if (!home) {
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (::getpwuid_r(::geteuid(), &pw, buffer.data(), buffer.size(), &found) == 0 && found && pw.pw_dir && *pw.pw_dir) {
+      home = pw.pw_dir;
+    }
+  }
+  if (!home) {
+    throw Error(Code::invalid_argument,
+                "indexeddb: cannot find a data folder: set MODELPORT_DATA_DIR (or XDG_DATA_HOME, or HOME)");
+  }
+  return fs::path(*home) / ".local" / "share" / "modelport";
+}
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+const char* journal_mode_name(JournalMode mode) {
+  switch (mode) {
+    case JournalMode::truncate: return "truncate";
+    case JournalMode::persist: return "persist";
+    case JournalMode::del: return "delete";
+    case JournalMode::wal: return "wal";
+  }
+  return "truncate";
+}
+
+const char* synchronous_name(Synchronous s) {
+  switch (s) {
+    case Synchronous::off: return "OFF";
+    case Synchronous::normal: return "NORMAL";
+    case Synchronous::full: return "FULL";
+    case Synchronous::extra: return "EXTRA";
+  }
+  return "FULL";
+}
+
+// Invalid UTF-8 shown as \xNN, so that an error message stays printable.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c >= 0x80) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0Fu;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (n - i <= extra) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3Fu);
+    }
+    // No overlong forms, no surrogates, nothing past U+10FFFF.
+    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+// ---- Opening a store ---------------------------------------------------------------------
+
+[[noreturn]] void throw_errno(int err, const std::string& what, const fs::path& path) {
+  Code code = Code::unavailable;
+  if (err == EACCES || err == EPERM || err == EROFS) code = Code::permission_denied;
+  else if (err == ENOSPC || err == EDQUOT) code = Code::quota_exceeded;
+  else if (err == ENOENT || err == ENOTDIR) code = Code::not_found;
+  throw Error(code, what + " '" + path.string() + "': " + std::strerror(err));
+}
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE model_info_store(
+  modelPath TEXT PRIMARY KEY NOT NULL,
+  dateSaved INTEGER NOT NULL,
+  modelTopologyType TEXT NOT NULL,
+  modelTopologyBytes INTEGER NOT NULL,
+  weightSpecsBytes INTEGER NOT NULL,
+  weightDataBytes INTEGER NOT NULL
+);
+CREATE TABLE models_store(
+  modelPath TEXT PRIMARY KEY NOT NULL,
+  modelId INTEGER NOT NULL UNIQUE,
+  modelTopology TEXT,
+  weightSpecs TEXT,
+  trainingConfig TEXT,
+  format TEXT,
+  generatedBy TEXT,
+  convertedBy TEXT,
+  signature TEXT,
+  userDefinedMetadata TEXT,
+  modelInitializer TEXT,
+  initializerSignature TEXT,
+  extraFields TEXT,
+  hasWeightData INTEGER NOT NULL,
+  chunkCount INTEGER NOT NULL,
+  dateSaved INTEGER NOT NULL,
+  modelTopologyType TEXT NOT NULL,
+  modelTopologyBytes INTEGER NOT NULL,
+  weightSpecsBytes INTEGER NOT NULL,
+  weightDataBytes INTEGER NOT NULL
+);
+CREATE TABLE weight_chunks(
+  chunkId INTEGER PRIMARY KEY,
+  modelId INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE UNIQUE INDEX weight_chunks_by_model ON weight_chunks(modelId, seq);
+)sql";
+
+// The artifact fields in models_store column order.
+struct FieldColumn {
+  Field field;
+  const char* column;
+};
+constexpr std::array<FieldColumn, 11> kFieldColumns = {{
+    {Field::model_topology, "modelTopology"},
+    {Field::weight_specs, "weightSpecs"},
+    {Field::training_config, "trainingConfig"},
+    {Field::format, "format"},
+    {Field::generated_by, "generatedBy"},
+    {Field::converted_by, "convertedBy"},
+    {Field::signature, "signature"},
+    {Field::user_defined_metadata, "userDefinedMetadata"},
+    {Field::model_initializer, "modelInitializer"},
+    {Field::initializer_signature, "initializerSignature"},
+    {Field::extra, "extraFields"},
+}};
+
+struct OpenedStore {
+  std::unique_ptr<Database> db;
+  bool has_schema = false;
+};
+
+// Connection settings every operation uses; `write` also sizes the page cache for a chunk.
+void configure(Database& db, const StoreSettings& settings, bool write) {
+  // Deleted rows are not zeroed on disk (Debian builds SQLite with SECURE_DELETE on, which would
+  // rewrite, and journal, every page of a replaced model).
+  db.exec("PRAGMA secure_delete=FAST");
+  if (write) {
+    // Room for two chunks, so that a zeroblob row is still cached when its bytes are written.
+    const std::uint64_t kib = (2 * settings.chunk_bytes + (8u << 20)) / 1024;
+    db.exec("PRAGMA cache_size=-" + std::to_string(kib));
+  }
+  if (settings.max_page_count) db.exec("PRAGMA max_page_count=" + std::to_string(*settings.max_page_count));
+  db.exec("PRAGMA journal_size_limit=" + std::to_string(8u << 20));
+}
+
+// The journal mode: the option when given; otherwise WAL stays WAL and everything else uses a
+// truncated rollback journal. Then synchronous, which depends on it.
+void choose_journal(Database& db, const StoreSettings& settings) {
+  std::string current = db.pragma_text("journal_mode");
+  JournalMode target = settings.journal_mode.value_or(current == "wal" ? JournalMode::wal : JournalMode::truncate);
+  if (current != journal_mode_name(target)) {
+    std::string now = db.pragma_text(std::string("journal_mode=") + journal_mode_name(target));
+    if (now != journal_mode_name(target)) {
+      throw Error(Code::unavailable, "cannot switch the IndexedDB database '" + db.file().string() + "' to journal_mode=" +
+                                         journal_mode_name(target) + " (it stays " + now +
+                                         "; switching to or from wal needs a moment with no other connection)");
+    }
+  }
+  Synchronous sync = settings.synchronous.value_or(target == JournalMode::wal ? Synchronous::normal : Synchronous::full);
+  db.exec(std::string("PRAGMA synchronous=") + synchronous_name(sync));
+}
+
+// Checks the schema version; creates the schema in a new database when `create`.
+bool check_schema(Database& db, bool create) {
+  auto version = db.pragma_int("user_version");
+  auto check_version = [&](std::int64_t v) {
+    if (v > kSchemaVersion) {
+      throw Error(Code::unimplemented, "the IndexedDB database '" + db.file().string() + "' has schema version " +
+                                           std::to_string(v) + ", newer than this indexeddb plugin understands (" +
+                                           std::to_string(kSchemaVersion) +
+                                           "); use a newer modelport to open it");
+    }
+    if (v > 0 && db.pragma_int("application_id") != kApplicationId) {
+      throw Error(Code::corrupt, "'" + db.file().string() + "' is a SQLite database, but not a modelport IndexedDB store "
+                                                            "(its application_id is " +
+                                     std::to_string(db.pragma_int("application_id")) + ")");
+    }
+  };
+  check_version(version);
+  if (version == kSchemaVersion) return true;
+  auto foreign_tables = [&] {
+    Statement s(db, "SELECT count(*) FROM sqlite_schema");
+    return s.step() && s.int64(0) > 0;
+  };
+  if (!create) {
+    if (version == 0 && foreign_tables()) {
+      throw Error(Code::corrupt, "'" + db.file().string() + "' is a SQLite database, but not a modelport IndexedDB store");
+    }
+    return false;  // an empty database: no models yet
+  }
+  Transaction tx(db, Transaction::Kind::write);
+  version = db.pragma_int("user_version");  // another process may have been first
+  check_version(version);
+  if (version == 0) {
+    if (foreign_tables()) {
+      throw Error(Code::corrupt, "'" + db.file().string() + "' is a SQLite database, but not a modelport IndexedDB store");
+    }
+    db.exec(kSchema);
+    db.exec("PRAGMA application_id=" + std::to_string(kApplicationId));
+    db.exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
+  }
+  tx.commit();
+  return true;
+}
+
+// Opens the origin's database. For reading, a missing file means an empty store (nothing is
+// created); for writing, the folders, the file and the schema are created as needed.
+OpenedStore open_store(const StoreSettings& settings, OpenMode mode, const sdk::Context* context,
+                       const std::string& operation) {
+  try {
+    const fs::path file = settings.database_file();
+    struct stat st {};
+    if (mode == OpenMode::read) {
+      if (::stat(file.c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return {};
+        throw_errno(errno, "cannot read the IndexedDB database", file);
+      }
+    } else {
+      std::error_code ec;
+      const fs::path folder = file.parent_path();
+      if (!fs::is_directory(folder, ec)) {
+        fs::create_directories(folder, ec);
+        if (ec) throw_errno(ec.value(), "cannot create the IndexedDB folder", folder);
+        ::chmod(folder.c_str(), 0700);  // an origin's data is the user's own
+      }
+    }
+    if (::stat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      throw Error(Code::corrupt, "the IndexedDB database '" + file.string() + "' is not a regular file");
+    }
+    ConnectionSettings connection;
+    connection.busy_timeout = settings.busy_timeout;
+    connection.context = context;
+    OpenedStore store;
+    store.db = std::make_unique<Database>(file, mode, connection);
+    Database& db = *store.db;
+    db.set_operation(operation);
+    configure(db, settings, mode == OpenMode::write);
+    // 64 KiB pages: a 4 MiB chunk is 64 overflow pages instead of 1024. Only a new, empty
+    // database takes it (before the first table, and before WAL is turned on).
+    if (mode == OpenMode::write && db.pragma_int("page_count") == 0) db.exec("PRAGMA page_size=65536");
+    choose_journal(db, settings);
+    store.has_schema = check_schema(db, mode == OpenMode::write);
+    db.set_operation(operation);
+    return store;
+  } catch (const Error& e) {
+    // Every message starts with what was being done ("Failed to load model 'm' from IndexedDB").
+    if (std::string_view(e.what()).starts_with(operation)) throw;
+    throw Error(e.code(), operation + ": " + e.what());
+  }
+}
+
+std::string source_of(const std::string& model_path) { return std::string(kPrefix) + model_path; }
+
+std::string not_found_message(const std::string& model_path) {
+  return "Cannot find model with path '" + model_path + "' in IndexedDB.";
+}
+
+sdk::ModelInfo info_from_row(const Statement& s, int first) {
+  sdk::ModelInfo info;
+  info.date_saved_ms = s.int64(first);
+  info.model_topology_type = s.text(first + 1);
+  info.model_topology_bytes = s.int64(first + 2);
+  info.weight_specs_bytes = s.int64(first + 3);
+  info.weight_data_bytes = s.int64(first + 4);
+  return info;
+}
+
+// Cuts the weight stream into rows of `chunk_bytes` and writes each with incremental blob I/O:
+// a zeroblob row is inserted, then filled in place. Returns the number of rows.
+std::int64_t write_chunks(Database& db, const StoreSettings& settings, std::int64_t model_id,
+                          const sdk::ArtifactsView& artifacts, const sdk::Context& context, const std::string& url) {
+  const std::uint64_t total = artifacts.weight_data_size();
+  if (total == 0) return 0;
+  Statement insert(db, "INSERT INTO weight_chunks(modelId, seq, data) VALUES(?1, ?2, zeroblob(?3))");
+  Blob blob(db, "weight_chunks", "data", true);
+  auto chunks = artifacts.weight_chunks();
+  std::size_t index = 0;   // current input chunk
+  std::uint64_t used = 0;  // bytes of it already written
+  std::uint64_t done = 0;
+  std::int64_t seq = 0;
+  while (done < total) {
+    context.throw_if_cancelled("saving '" + url + "'");
+    const std::uint64_t row = std::min<std::uint64_t>(settings.chunk_bytes, total - done);
+    insert.bind(1, model_id).bind(2, seq).bind(3, static_cast<std::int64_t>(row));
+    insert.run();
+    insert.reset();
+    blob.open(sqlite3_last_insert_rowid(db.handle()));
+    std::uint64_t at = 0;
+    while (at < row) {
+      while (index < chunks.size() && used == chunks[index].size) {
+        ++index;
+        used = 0;
+      }
+      if (index == chunks.size()) {
+        throw Error(Code::internal, "saving '" + url + "': the weight chunks hold fewer bytes than weight_data_size (" +
+                                        std::to_string(total) + ")");
+      }
+      const auto* data = static_cast<const std::byte*>(chunks[index].data) + used;
+      const std::uint64_t take = std::min<std::uint64_t>(row - at, chunks[index].size - used);
+      blob.write(std::span<const std::byte>(data, static_cast<std::size_t>(take)), at);
+      at += take;
+      used += take;
+    }
+    done += row;
+    ++seq;
+    context.progress(done, total, url);
+  }
+  blob.close_checked();
+  return seq;
+}
+
+// A field's text as stored: the core always hands over the unknown top-level keys as an object,
+// "{}" when there are none, which is stored as absent.
+std::optional<std::string_view> stored_text(const sdk::ArtifactsView& artifacts, Field field) {
+  auto text = artifacts.field(field);
+  if (field == Field::extra && text && *text == "{}") return std::nullopt;
+  return text;
+}
+
+std::int64_t text_bytes(const std::optional<std::string_view>& text) {
+  return !text || *text == "null" ? 0 : static_cast<std::int64_t>(text->size());
+}
+
+}  // namespace
+
+// ---- Settings ----------------------------------------------------------------------------
+
+fs::path StoreSettings::database_file() const { return data_dir / "indexeddb" / encode_origin(origin) / "tensorflowjs.sqlite"; }
+
+std::string encode_origin(std::string_view origin) {
+  if (origin.empty()) throw Error(Code::invalid_argument, "indexeddb: the origin must not be empty");
+  // The same folder name as localstorage:// gives an origin's file.
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (std::size_t i = 0; i < origin.size(); ++i) {
+    const auto c = static_cast<unsigned char>(origin[i]);
+    const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_' || (c == '.' && i > 0);
+    if (keep) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (out.size() > 240) {
+    throw Error(Code::invalid_argument, "indexeddb: the origin '" + printable(origin) + "' is too long to name a folder (" +
+                                            std::to_string(out.size()) + " characters once escaped; at most 240)");
+  }
+  return out;
+}
+
+StoreSettings resolve_settings(const OptionLookup& option) {
+  StoreSettings s;
+  if (auto dir = option("data_dir"); dir && !dir->empty()) {
+    s.data_dir = fs::path(std::string(*dir));
+  } else {
+    s.data_dir = default_data_dir();
+  }
+  std::error_code ec;
+  fs::path absolute = fs::absolute(s.data_dir, ec);
+  if (ec) throw Error(Code::invalid_argument, "indexeddb: cannot make the data folder '" + s.data_dir.string() + "' absolute: " + ec.message());
+  s.data_dir = absolute.lexically_normal();
+  if (auto origin = option("origin")) {
+    s.origin = std::string(*origin);
+  } else if (auto from_env = env("MODELPORT_ORIGIN")) {
+    s.origin = *from_env;
+  }
+  encode_origin(s.origin);  // validates
+  if (auto v = option("chunk_bytes")) s.chunk_bytes = parse_count("chunk_bytes", *v, kMinChunkBytes, kMaxChunkBytes);
+  if (auto v = option("busy_timeout_ms")) {
+    s.busy_timeout = std::chrono::milliseconds(parse_count("busy_timeout_ms", *v, 0, 24ull * 3600 * 1000));
+  }
+  if (auto v = option("max_page_count")) {
+    s.max_page_count = static_cast<std::int64_t>(parse_count("max_page_count", *v, 1, 0xFFFFFFFEull));
+  }
+  if (auto v = option("journal_mode")) {
+    if (*v == "truncate") s.journal_mode = JournalMode::truncate;
+    else if (*v == "persist") s.journal_mode = JournalMode::persist;
+    else if (*v == "delete") s.journal_mode = JournalMode::del;
+    else if (*v == "wal") s.journal_mode = JournalMode::wal;
+    else throw Error(Code::invalid_argument, "indexeddb option journal_mode=" + std::string(*v) + " must be truncate, persist, delete or wal");
+  }
+  if (auto v = option("synchronous")) {
+    if (*v == "off") s.synchronous = Synchronous::off;
+    else if (*v == "normal") s.synchronous = Synchronous::normal;
+    else if (*v == "full") s.synchronous = Synchronous::full;
+    else if (*v == "extra") s.synchronous = Synchronous::extra;
+    else throw Error(Code::invalid_argument, "indexeddb option synchronous=" + std::string(*v) + " must be off, normal, full or extra");
+  }
+  return s;
+}
+
+StoreSettings resolve_settings(const sdk::Context& context) {
+  return resolve_settings([&](std::string_view key) { return context.option(key); });
+}
+
+std::string model_path_of(std::string_view url) {
+  std::string_view path = url.starts_with(kPrefix) ? url.substr(kPrefix.size()) : url;
+  if (path.empty()) throw Error(Code::invalid_argument, "For IndexedDB, modelPath must not be null, undefined or empty.");
+  if (!valid_utf8(path)) {
+    throw Error(Code::invalid_argument, "For IndexedDB, modelPath must be valid UTF-8 text; '" + printable(path) + "' is not");
+  }
+  return std::string(path);
+}
+
+// ---- Operations --------------------------------------------------------------------------
+
+void save_model(const StoreSettings& settings, const std::string& model_path, const sdk::ArtifactsView& artifacts,
+                const sdk::Context& context, sdk::SaveResult& result) {
+  if (artifacts.topology_is_binary()) {
+    // The message of TensorFlow.js's IndexedDB handler (which really says LocalStorage).
+    throw Error(Code::invalid_argument,
+                "BrowserLocalStorage.save() does not support saving model topology in binary formats yet.");
+  }
+  bool any_field = artifacts.has_weight_data();
+  for (const auto& fc : kFieldColumns) any_field = any_field || stored_text(artifacts, fc.field).has_value();
+  if (!any_field) {
+    throw Error(Code::invalid_argument, "Failed to save model '" + model_path +
+                                            "' to IndexedDB: the model is empty (no topology, weights or metadata)");
+  }
+  const std::string url = source_of(model_path);
+
+  // ModelArtifactsInfo as TensorFlow.js computes it, stored with the model so that list and
+  // remove report what the save did.
+  sdk::ModelInfo info;
+  info.model_topology_bytes = text_bytes(artifacts.field(Field::model_topology));
+  info.weight_specs_bytes = text_bytes(artifacts.field(Field::weight_specs));
+  info.weight_data_bytes = static_cast<std::int64_t>(artifacts.weight_data_size());
+
+  OpenedStore store = open_store(settings, OpenMode::write, &context, "Failed to save model '" + model_path + "' to IndexedDB");
+  Database& db = *store.db;
+  Transaction tx(db, Transaction::Kind::write);
+  // The date once the write lock is ours: saves queued behind each other get increasing dates.
+  info.date_saved_ms = now_ms();
+
+  // The new version's chunks go in first, under a fresh id, and the old version's rows are
+  // deleted afterwards: pages freed by this transaction are then never reused by it, so the
+  // rollback journal only holds the few b-tree pages that change, not the replaced weights.
+  std::int64_t model_id = 1;
+  {
+    Statement s(db,
+                "SELECT max(coalesce((SELECT max(modelId) FROM models_store), 0), "
+                "coalesce((SELECT max(modelId) FROM weight_chunks), 0)) + 1");
+    if (s.step()) model_id = s.int64(0);
+  }
+  const std::int64_t chunk_count = write_chunks(db, settings, model_id, artifacts, context, url);
+
+  std::optional<std::int64_t> old_id;
+  {
+    Statement s(db, "SELECT modelId FROM models_store WHERE modelPath = ?1");
+    s.bind(1, std::string_view(model_path));
+    if (s.step()) old_id = s.int64(0);
+  }
+  if (old_id) {
+    Statement(db, "DELETE FROM weight_chunks WHERE modelId = ?1").bind(1, *old_id).run();
+    Statement(db, "DELETE FROM models_store WHERE modelPath = ?1").bind(1, std::string_view(model_path)).run();
+  }
+  {
+    std::string sql = "INSERT INTO models_store(modelPath, modelId";
+    for (const auto& fc : kFieldColumns) sql += std::string(", ") + fc.column;
+    sql += ", hasWeightData, chunkCount, dateSaved, modelTopologyType, modelTopologyBytes, weightSpecsBytes, "
+           "weightDataBytes) VALUES(?1, ?2";
+    for (std::size_t i = 0; i < kFieldColumns.size() + 7; ++i) sql += ", ?" + std::to_string(i + 3);
+    sql += ")";
+    Statement s(db, sql);
+    s.bind(1, std::string_view(model_path)).bind(2, model_id);
+    int at = 3;
+    for (const auto& fc : kFieldColumns) s.bind(at++, stored_text(artifacts, fc.field));
+    s.bind(at++, std::int64_t{artifacts.has_weight_data() ? 1 : 0});
+    s.bind(at++, chunk_count);
+    s.bind(at++, info.date_saved_ms);
+    s.bind(at++, std::string_view(info.model_topology_type));
+    s.bind(at++, *info.model_topology_bytes);
+    s.bind(at++, *info.weight_specs_bytes);
+    s.bind(at++, *info.weight_data_bytes);
+    s.run();
+  }
+  Statement(db,
+            "INSERT OR REPLACE INTO model_info_store(modelPath, dateSaved, modelTopologyType, modelTopologyBytes, "
+            "weightSpecsBytes, weightDataBytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6)")
+      .bind(1, std::string_view(model_path))
+      .bind(2, info.date_saved_ms)
+      .bind(3, std::string_view(info.model_topology_type))
+      .bind(4, *info.model_topology_bytes)
+      .bind(5, *info.weight_specs_bytes)
+      .bind(6, *info.weight_data_bytes)
+      .run();
+  tx.commit();
+
+  if (db.pragma_text("journal_mode") == "wal" && artifacts.weight_data_size() > (64u << 20)) {
+    // The commit's automatic checkpoint copied the frames back; give the WAL file's space back
+    // too, unless a reader still needs it (then a later checkpoint does it).
+    sqlite3_busy_timeout(db.handle(), 0);
+    sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  }
+  result.set_info(info);
+}
+
+namespace {
+
+// Loads at least this big get their buffers populated by a helper thread.
+constexpr std::uint64_t kPrefaultFrom = 16u << 20;
+
+// Asks the kernel to back `bytes` with memory now, in one call, instead of one page fault per
+// page while SQLite copies into it (MADV_POPULATE_WRITE, Linux 5.14; elsewhere the call fails
+// and the pages fault in as usual). The content is not touched.
+void populate(std::span<std::byte> bytes) noexcept {
+#ifdef MADV_POPULATE_WRITE
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(bytes.data());
+  const std::uintptr_t first = (begin + page - 1) / page * page;
+  const std::uintptr_t last = (begin + bytes.size()) / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+#else
+  (void)bytes;
+#endif
+}
+
+// Fresh memory for a big model costs more than reading the bytes into it: the kernel allocates
+// and zeroes every page at its first touch. A helper thread populates the buffers in order,
+// ahead of the reads, so that the two overlap; the reader waits for a buffer only while the
+// helper is still on it. (Two populating threads were slower than one: they contend in the
+// kernel.)
+class Prefaulter {
+ public:
+  Prefaulter(std::span<const std::span<std::byte>> buffers, bool enabled) : buffers_(buffers) {
+    if (!enabled || buffers.size() < 2) return;
+    try {
+      thread_ = std::thread([this] { run(); });
+    } catch (const std::exception&) {
+      // No helper: the reads fault the pages in themselves.
+    }
+  }
+  Prefaulter(const Prefaulter&) = delete;
+  Prefaulter& operator=(const Prefaulter&) = delete;
+  ~Prefaulter() {
+    stop_.store(true, std::memory_order_relaxed);
+    if (thread_.joinable()) thread_.join();
+  }
+  void wait_for(std::size_t index) {
+    if (!thread_.joinable()) return;
+    std::size_t ready = ready_.load(std::memory_order_acquire);
+    while (ready <= index) {
+      ready_.wait(ready, std::memory_order_acquire);
+      ready = ready_.load(std::memory_order_acquire);
+    }
+  }
+
+ private:
+  void run() noexcept {
+    for (std::size_t i = 0; i < buffers_.size() && !stop_.load(std::memory_order_relaxed); ++i) {
+      populate(buffers_[i]);
+      ready_.store(i + 1, std::memory_order_release);
+      ready_.notify_one();
+    }
+    ready_.store(std::numeric_limits<std::size_t>::max(), std::memory_order_release);
+    ready_.notify_one();
+  }
+  std::span<const std::span<std::byte>> buffers_;
+  std::atomic<std::size_t> ready_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+void load_model(const StoreSettings& settings, const std::string& model_path, const sdk::Context& context,
+                sdk::LoadSink& sink) {
+  OpenedStore store = open_store(settings, OpenMode::read, &context, "Failed to load model '" + model_path + "' from IndexedDB");
+  if (!store.db || !store.has_schema) throw Error(Code::not_found, not_found_message(model_path));
+  Database& db = *store.db;
+  const std::string url = source_of(model_path);
+  // One read transaction: the record and its chunks come from the same committed version.
+  Transaction tx(db, Transaction::Kind::read);
+
+  std::string sql = "SELECT modelId, hasWeightData, chunkCount, weightDataBytes";
+  for (const auto& fc : kFieldColumns) sql += std::string(", ") + fc.column;
+  sql += " FROM models_store WHERE modelPath = ?1";
+  Statement record(db, sql);
+  record.bind(1, std::string_view(model_path));
+  if (!record.step()) throw Error(Code::not_found, not_found_message(model_path));
+  const std::int64_t model_id = record.int64(0);
+  const bool has_weights = record.int64(1) != 0;
+  const std::int64_t chunk_count = record.int64(2);
+  const std::int64_t weight_bytes = record.int64(3);
+  for (std::size_t i = 0; i < kFieldColumns.size(); ++i) {
+    const int column = static_cast<int>(4 + i);
+    if (!record.is_null(column)) sink.set_field(kFieldColumns[i].field, record.text(column), url);
+  }
+  if (!has_weights) {
+    tx.commit();
+    return;
+  }
+
+  auto incomplete = [&](const std::string& found) {
+    return Error(Code::corrupt, "Failed to load model '" + model_path + "' from IndexedDB: its weight data in '" +
+                                    db.file().string() + "' is incomplete: expected " + std::to_string(weight_bytes) +
+                                    " bytes in " + std::to_string(chunk_count) + " chunks, found " + found);
+  };
+  // The rows and their sizes first: length() reads only the row's header, not its bytes.
+  struct Row {
+    std::int64_t id;
+    std::uint64_t size;
+  };
+  std::vector<Row> rows;
+  std::uint64_t total = 0;
+  {
+    Statement s(db, "SELECT chunkId, seq, length(data) FROM weight_chunks WHERE modelId = ?1 ORDER BY seq");
+    s.bind(1, model_id);
+    while (s.step()) {
+      const auto seq = static_cast<std::size_t>(s.int64(1));
+      if (seq != rows.size()) {
+        throw incomplete("chunk " + std::to_string(seq) + " where chunk " + std::to_string(rows.size()) + " belongs");
+      }
+      rows.push_back({s.int64(0), static_cast<std::uint64_t>(s.int64(2))});
+      total += rows.back().size;
+    }
+  }
+  if (static_cast<std::int64_t>(rows.size()) != chunk_count || total != static_cast<std::uint64_t>(weight_bytes)) {
+    throw incomplete(std::to_string(total) + " bytes in " + std::to_string(rows.size()) + " chunks");
+  }
+  if (rows.empty()) {
+    sink.append_copy({});  // weight data present, and empty
+    tx.commit();
+    return;
+  }
+  // The loaded model's buffers, one per row, allocated by the core; SQLite reads each row's
+  // overflow pages straight into its buffer, past its own page cache.
+  std::vector<std::span<std::byte>> buffers;
+  buffers.reserve(rows.size());
+  for (const Row& row : rows) buffers.push_back(sink.append_alloc(static_cast<std::size_t>(row.size)));
+  Prefaulter prefault(buffers, total >= kPrefaultFrom);
+  Blob blob(db, "weight_chunks", "data", false);
+  std::uint64_t done = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    context.throw_if_cancelled("loading '" + url + "'");
+    prefault.wait_for(i);
+    blob.open(rows[i].id);
+    if (blob.size() != rows[i].size) throw incomplete("a chunk that changed size while it was read");
+    blob.read(buffers[i], 0);
+    done += rows[i].size;
+    context.progress(done, static_cast<std::uint64_t>(weight_bytes), url);
+  }
+  blob.close();
+  tx.commit();
+}
+
+void list_models(const StoreSettings& settings, std::string_view path_prefix, sdk::ListSink& sink) {
+  OpenedStore store = open_store(settings, OpenMode::read, nullptr, "Failed to list the models in IndexedDB");
+  if (!store.db || !store.has_schema) return;
+  Database& db = *store.db;
+  Statement s(db,
+              "SELECT modelPath, dateSaved, modelTopologyType, modelTopologyBytes, weightSpecsBytes, weightDataBytes "
+              "FROM model_info_store ORDER BY modelPath");
+  while (s.step()) {
+    std::string path = s.text(0);
+    if (path.starts_with(path_prefix)) sink.add(path, info_from_row(s, 1));
+  }
+}
+
+sdk::ModelInfo remove_model(const StoreSettings& settings, const std::string& model_path) {
+  OpenedStore store = open_store(settings, OpenMode::read, nullptr, "Failed to remove model '" + model_path + "' from IndexedDB");
+  if (!store.db || !store.has_schema) throw Error(Code::not_found, not_found_message(model_path));
+  Database& db = *store.db;
+  Transaction tx(db, Transaction::Kind::write);
+  sdk::ModelInfo info;
+  {
+    Statement s(db,
+                "SELECT dateSaved, modelTopologyType, modelTopologyBytes, weightSpecsBytes, weightDataBytes "
+                "FROM model_info_store WHERE modelPath = ?1");
+    s.bind(1, std::string_view(model_path));
+    if (!s.step()) throw Error(Code::not_found, not_found_message(model_path));
+    info = info_from_row(s, 0);
+  }
+  Statement(db, "DELETE FROM model_info_store WHERE modelPath = ?1").bind(1, std::string_view(model_path)).run();
+  Statement(db, "DELETE FROM weight_chunks WHERE modelId IN (SELECT modelId FROM models_store WHERE modelPath = ?1)")
+      .bind(1, std::string_view(model_path))
+      .run();
+  Statement(db, "DELETE FROM models_store WHERE modelPath = ?1").bind(1, std::string_view(model_path)).run();
+  tx.commit();
+  return info;
+}
+
+StorageEstimate estimate_storage(const StoreSettings& settings) {
+  StorageEstimate e;
+  const fs::path file = settings.database_file();
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+    struct stat st {};
+    if (::stat((file.string() + suffix).c_str(), &st) == 0) e.usage += static_cast<std::uint64_t>(st.st_size);
+  }
+  std::uint64_t page_size = 65536;
+  OpenedStore store = open_store(settings, OpenMode::read, nullptr, "Failed to estimate the storage of IndexedDB");
+  if (store.db) {
+    Database& db = *store.db;
+    Transaction tx(db, Transaction::Kind::read);
+    page_size = static_cast<std::uint64_t>(db.pragma_int("page_size"));
+    e.database_bytes = static_cast<std::uint64_t>(db.pragma_int("page_count")) * page_size;
+    e.free_bytes = static_cast<std::uint64_t>(db.pragma_int("freelist_count")) * page_size;
+    if (store.has_schema) {
+      Statement s(db, "SELECT count(*), coalesce(sum(weightDataBytes), 0) FROM model_info_store");
+      if (s.step()) {
+        e.model_count = static_cast<std::uint64_t>(s.int64(0));
+        e.weight_bytes = static_cast<std::uint64_t>(s.int64(1));
+      }
+    }
+    tx.commit();
+  }
+  // What can still be written: free disk space where the database lives (or would live).
+  fs::path where = file.parent_path();
+  std::error_code ec;
+  while (!where.empty() && !fs::exists(where, ec) && where != where.parent_path()) where = where.parent_path();
+  struct statvfs vfs {};
+  std::uint64_t room = e.free_bytes;  // freelist pages are reused before the file grows
+  if (::statvfs(where.c_str(), &vfs) == 0) room += static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (settings.max_page_count) {
+    const std::uint64_t limit = static_cast<std::uint64_t>(*settings.max_page_count) * page_size;
+    const std::uint64_t left = limit > e.database_bytes ? limit - e.database_bytes : 0;
+    room = std::min(room, left + e.free_bytes);
+  }
+  e.quota = e.usage + room;
+  return e;
+}
+
+}  // namespace modelport::indexeddb_plugin
