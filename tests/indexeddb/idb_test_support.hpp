@@ -12,6 +12,7 @@
 #include <modelport/plugins.hpp>
 
 #include "test_support.hpp"
+#include "test_errors.hpp"
 
 #include <sqlite3.h>
 
@@ -34,6 +35,8 @@ inline std::ostream& boost_test_print_type(std::ostream& os, ErrorCode code) { r
 }  // namespace modelport
 
 namespace idbtest {
+
+using modelport::test::error_of;
 
 namespace bj = boost::json;
 namespace fs = std::filesystem;
@@ -88,16 +91,6 @@ struct Store {
   fs::path db_file() const { return data_dir / "indexeddb" / origin / "tensorflowjs.sqlite"; }
 };
 
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  BOOST_FAIL("expected a modelport::Error, got none");
-  throw std::logic_error("unreachable");
-}
 
 inline bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 

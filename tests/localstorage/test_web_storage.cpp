@@ -6,6 +6,7 @@
 #include "base64.hpp"
 #include "json_scan.hpp"
 #include "test_support.hpp"
+#include "test_errors.hpp"
 #include "tfjs_layout.hpp"
 #include "web_storage.hpp"
 
@@ -22,6 +23,8 @@ using modelport::test::read_file;
 using modelport::test::TempDir;
 
 namespace {
+
+using modelport::test::ScopedEnv;
 
 using Kind = StoreError::Kind;
 
@@ -45,31 +48,6 @@ WebStorage open_store(const fs::path& file, std::uint64_t quota = kDefaultQuotaU
   return WebStorage(file, options);
 }
 
-// Sets (or unsets, with nullptr) an environment variable for the life of the object.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 std::vector<std::byte> random_bytes(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);

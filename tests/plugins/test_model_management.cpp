@@ -7,6 +7,8 @@
 // source, so a failed move never loses it (tfjs deletes first).
 #include <boost/test/unit_test.hpp>
 
+#include "test_errors.hpp"
+
 #include <modelport/error.hpp>
 #include <modelport/memory_handlers.hpp>
 #include <modelport/model_management.hpp>
@@ -33,18 +35,10 @@ namespace utf = boost::unit_test;
 
 namespace {
 
+using modelport::test::error_of;
+
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  BOOST_FAIL("expected a modelport::Error, got none");
-  throw std::logic_error("unreachable");
-}
 
 std::string message_of(const Error& e) { return e.what(); }
 

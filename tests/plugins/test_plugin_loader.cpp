@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "test_support.hpp"
+#include "test_errors.hpp"
 
 #include <modelport/error.hpp>
 #include <modelport/model_management.hpp>
@@ -32,6 +33,9 @@ namespace utf = boost::unit_test;
 
 namespace {
 
+using modelport::test::error_of;
+using modelport::test::ScopedEnv;
+
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 
 #define CHECK_CONTAINS(text, part) \
@@ -39,28 +43,7 @@ bool contains(std::string_view text, std::string_view part) { return text.find(p
 #define CHECK_NOT_CONTAINS(text, part) \
   BOOST_TEST(!contains((text), (part)), "did not expect '" << (part) << "' in: " << (text))
 
-template <class Fn>
-PluginError plugin_error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const PluginError& e) {
-    return e;
-  }
-  BOOST_FAIL("expected a PluginError, got none");
-  throw std::logic_error("unreachable");
-}
 
-// An Error that is not a PluginError: lookups and handler calls throw the plain kind.
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  BOOST_FAIL("expected a modelport::Error, got none");
-  throw std::logic_error("unreachable");
-}
 
 std::string code_of(const Error& e) { return std::string(to_string(e.code())); }
 std::string stage_of(const PluginError& e) { return std::string(to_string(e.stage())); }
@@ -108,31 +91,6 @@ struct Host {
   }
 };
 
-// Sets an environment variable for one scope and restores the old value.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // The fixtures append "init <name>" / "shutdown <name>" to this file (fixtures/fixture_log.hpp).
 class EventLog {
@@ -178,7 +136,7 @@ BOOST_AUTO_TEST_SUITE(plugin_loader)
 BOOST_AUTO_TEST_CASE(missing_file_fails_at_find) {
   Host host;
   const fs::path missing = fs::temp_directory_path() / "no-such-dir-modelport" / "libmodelport_plugin_gone.so";
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(missing); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(missing); });
   BOOST_TEST(stage_of(e) == "find");
   BOOST_TEST(code_of(e) == "not_found");
   CHECK_CONTAINS(e.what(), "plugin file '" + missing.string() + "' does not exist");
@@ -189,7 +147,7 @@ BOOST_AUTO_TEST_CASE(missing_file_fails_at_find) {
 BOOST_AUTO_TEST_CASE(directory_fails_at_find) {
   Host host;
   test::TempDir dir;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(dir.path()); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(dir.path()); });
   BOOST_TEST(stage_of(e) == "find");
   CHECK_CONTAINS(e.what(), dir.path().string());
   CHECK_CONTAINS(e.what(), "is a directory");
@@ -201,7 +159,7 @@ BOOST_AUTO_TEST_CASE(not_a_shared_object_fails_at_open_with_loader_text) {
   test::TempDir dir;
   const fs::path garbage = dir.path() / "libmodelport_plugin_garbage.so";
   std::ofstream(garbage) << "this is not an ELF file\n";
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(garbage); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(garbage); });
   BOOST_TEST(stage_of(e) == "open");
   CHECK_CONTAINS(e.what(), "could not load plugin '" + garbage.string() + "'");
   BOOST_TEST(!e.loader_text().empty());
@@ -210,7 +168,7 @@ BOOST_AUTO_TEST_CASE(not_a_shared_object_fails_at_open_with_loader_text) {
 
 BOOST_AUTO_TEST_CASE(undefined_symbol_fails_at_open_under_rtld_now) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_UNDEFINED_SYMBOL); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_UNDEFINED_SYMBOL); });
   BOOST_TEST(stage_of(e) == "open");
   BOOST_TEST(code_of(e) == "unavailable");
   CHECK_CONTAINS(e.what(), std::string("could not load plugin '") + MPFX_UNDEFINED_SYMBOL + "'");
@@ -240,7 +198,7 @@ BOOST_AUTO_TEST_CASE(a_relative_path_is_the_file_in_the_working_directory) {
 
 BOOST_AUTO_TEST_CASE(missing_entry_symbol_fails_at_entry) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_NO_ENTRY); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_NO_ENTRY); });
   BOOST_TEST(stage_of(e) == "entry");
   CHECK_CONTAINS(e.what(), std::string("plugin entry point 'modelport_plugin_entry_v1' not found in '") + MPFX_NO_ENTRY + "'");
   CHECK_NOT_CONTAINS(e.what(), "built for ABI");
@@ -249,7 +207,7 @@ BOOST_AUTO_TEST_CASE(missing_entry_symbol_fails_at_entry) {
 
 BOOST_AUTO_TEST_CASE(entry_only_for_abi2_names_that_abi) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_ENTRY_V2); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_ENTRY_V2); });
   BOOST_TEST(stage_of(e) == "entry");
   CHECK_CONTAINS(e.what(), MPFX_ENTRY_V2);
   CHECK_CONTAINS(e.what(), "found 'modelport_plugin_entry_v2'");
@@ -261,7 +219,7 @@ BOOST_AUTO_TEST_CASE(entry_only_for_abi2_names_that_abi) {
 
 BOOST_AUTO_TEST_CASE(entry_returning_an_error_passes_its_message_on) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_ENTRY_ERROR); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_ENTRY_ERROR); });
   BOOST_TEST(stage_of(e) == "entry");
   BOOST_TEST(code_of(e) == "unavailable");
   CHECK_CONTAINS(e.what(), MPFX_ENTRY_ERROR);
@@ -273,7 +231,7 @@ BOOST_AUTO_TEST_CASE(entry_returning_an_error_passes_its_message_on) {
 
 BOOST_AUTO_TEST_CASE(abi_major_2_in_the_descriptor_fails_the_handshake) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_ABI_MAJOR2); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_ABI_MAJOR2); });
   BOOST_TEST(stage_of(e) == "handshake");
   CHECK_CONTAINS(e.what(), std::string("wrong plugin ABI in '") + MPFX_ABI_MAJOR2 + "': got 2, supported 1");
   CHECK_CONTAINS(e.what(), "abi-major2 2.0.0");
@@ -285,7 +243,7 @@ BOOST_AUTO_TEST_CASE(abi_major_2_in_the_descriptor_fails_the_handshake) {
 
 BOOST_AUTO_TEST_CASE(descriptor_smaller_than_v1_is_rejected) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_SMALL_DESCRIPTOR); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_SMALL_DESCRIPTOR); });
   // plugin-design.md §3.8 files this row under `validate`; the core checks it during the
   // handshake, before trusting any other field, which is the sounder order. If the design is
   // to win, expect "validate" here.
@@ -318,7 +276,7 @@ BOOST_AUTO_TEST_CASE(newer_abi_minor_is_accepted_and_logged) {
 
 BOOST_AUTO_TEST_CASE(null_required_op_fails_validation) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_NULL_SAVE_OP); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_NULL_SAVE_OP); });
   BOOST_TEST(stage_of(e) == "validate");
   BOOST_TEST(code_of(e) == "invalid_argument");
   CHECK_CONTAINS(e.what(), std::string("invalid plugin '") + MPFX_NULL_SAVE_OP + "'");
@@ -329,7 +287,7 @@ BOOST_AUTO_TEST_CASE(null_required_op_fails_validation) {
 
 BOOST_AUTO_TEST_CASE(list_capability_without_list_models_fails_validation) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_CAPS_LIST_MISMATCH); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_CAPS_LIST_MISMATCH); });
   BOOST_TEST(stage_of(e) == "validate");
   CHECK_CONTAINS(e.what(), MPFX_CAPS_LIST_MISMATCH);
   CHECK_CONTAINS(e.what(), "prefix 'capslist://' declares CAP_LIST but provides no 'list_models' operation");
@@ -353,7 +311,7 @@ BOOST_AUTO_TEST_CASE(malformed_prefixes_fail_validation_and_register_nothing) {
   Host host;
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT("fixture " << c.name) {
-      PluginError e = plugin_error_of([&] { host.manager->load_plugin(c.path); });
+      PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(c.path); });
       BOOST_TEST(stage_of(e) == "validate");
       CHECK_CONTAINS(e.what(), std::string("invalid plugin '") + c.path + "'");
       CHECK_CONTAINS(e.what(), std::string("prefix '") + c.prefix + "' must be a lower-case scheme followed by '://'");
@@ -367,7 +325,7 @@ BOOST_AUTO_TEST_CASE(malformed_prefixes_fail_validation_and_register_nothing) {
 
 BOOST_AUTO_TEST_CASE(duplicate_prefix_within_one_plugin_fails_validation) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_DUP_PREFIX); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_DUP_PREFIX); });
   BOOST_TEST(stage_of(e) == "validate");
   CHECK_CONTAINS(e.what(), MPFX_DUP_PREFIX);
   CHECK_CONTAINS(e.what(), "prefix 'twice://' is declared twice");
@@ -379,7 +337,7 @@ BOOST_AUTO_TEST_CASE(duplicate_prefix_within_one_plugin_fails_validation) {
 
 BOOST_AUTO_TEST_CASE(init_failure_passes_its_message_on_and_registers_nothing) {
   Host host;
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_INIT_FAILS); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_INIT_FAILS); });
   BOOST_TEST(stage_of(e) == "init");
   BOOST_TEST(code_of(e) == "permission_denied");
   CHECK_CONTAINS(e.what(), MPFX_INIT_FAILS);
@@ -440,7 +398,7 @@ BOOST_AUTO_TEST_CASE(every_failure_in_one_manager_then_good_plugins_work) {
                        MPFX_UNDEFINED_SYMBOL};
   for (const char* path : bad) {
     BOOST_TEST_CONTEXT("fixture " << path) {
-      PluginError e = plugin_error_of([&] { host.manager->load_plugin(path); });
+      PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(path); });
       CHECK_CONTAINS(e.what(), path);
       BOOST_TEST(e.path() == fs::path(path));
     }
@@ -458,7 +416,7 @@ BOOST_AUTO_TEST_CASE(explicit_prefix_collision_names_both_files_and_registers_no
   EventLog::instance().clear();
   Host host;
   host.manager->load_plugin(MPFX_COLLIDE_A);
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_COLLIDE_B); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_COLLIDE_B); });
   BOOST_TEST(stage_of(e) == "register");
   BOOST_TEST(code_of(e) == "already_exists");
   CHECK_CONTAINS(e.what(), "prefix 'collide://'");
@@ -484,7 +442,7 @@ BOOST_AUTO_TEST_CASE(prefix_of_an_in_process_factory_is_not_taken_over) {
   host.routers.register_scheme_load("app", "goodtwo://", [](std::span<const std::string>, const LoadOptions&) {
     return HandlerPtr();
   });
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_GOODTWO); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_GOODTWO); });
   BOOST_TEST(stage_of(e) == "register");
   BOOST_TEST(code_of(e) == "already_exists");
   CHECK_CONTAINS(e.what(), "prefix 'goodtwo://'");
@@ -497,7 +455,7 @@ BOOST_AUTO_TEST_CASE(prefix_of_an_in_process_factory_is_not_taken_over) {
 BOOST_AUTO_TEST_CASE(the_same_plugin_twice_is_already_exists) {
   Host host;
   host.manager->load_plugin(MPFX_GOODTWO);
-  PluginError e = plugin_error_of([&] { host.manager->load_plugin(MPFX_GOODTWO); });
+  PluginError e = error_of<PluginError>([&] { host.manager->load_plugin(MPFX_GOODTWO); });
   BOOST_TEST(code_of(e) == "already_exists");
   CHECK_CONTAINS(e.what(), "plugin 'goodtwo'");
   CHECK_CONTAINS(e.what(), "already loaded");
@@ -678,7 +636,7 @@ BOOST_AUTO_TEST_CASE(finalize_shuts_down_in_reverse_order_once_and_refuses_more)
   BOOST_TEST((log.events() == std::vector<std::string>{"shutdown throws", "shutdown collide-a", "shutdown goodtwo"}),
              log.text());
 
-  PluginError again = plugin_error_of([&] { host.manager->load_plugin(MODELPORT_MEMSTORE_PLUGIN); });
+  PluginError again = error_of<PluginError>([&] { host.manager->load_plugin(MODELPORT_MEMSTORE_PLUGIN); });
   BOOST_TEST(code_of(again) == "unavailable");
   CHECK_CONTAINS(again.what(), MODELPORT_MEMSTORE_PLUGIN);
   BOOST_TEST(code_of(error_of([&] { modelport::load("goodtwo://before", {}, host.routers); })) == "unavailable");
@@ -750,8 +708,8 @@ BOOST_AUTO_TEST_CASE(inspect_describes_without_running_init) {
   BOOST_TEST(refusing.schemes[0].prefix == "initfails://");
   BOOST_TEST(capabilities_text(refusing.schemes[0].capabilities) == "save,load,list");
 
-  BOOST_TEST(stage_of(plugin_error_of([] { PluginManager::inspect(MPFX_ABI_MAJOR2); })) == "handshake");
-  BOOST_TEST(stage_of(plugin_error_of([] { PluginManager::inspect(MPFX_NULL_SAVE_OP); })) == "validate");
+  BOOST_TEST(stage_of(error_of<PluginError>([] { PluginManager::inspect(MPFX_ABI_MAJOR2); })) == "handshake");
+  BOOST_TEST(stage_of(error_of<PluginError>([] { PluginManager::inspect(MPFX_NULL_SAVE_OP); })) == "validate");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,53 @@
+// Test helpers for errors and the environment, shared by the Boost.Test suites.
+#pragma once
+
+#include <boost/test/unit_test.hpp>
+
+#include <modelport/error.hpp>
+
+#include <cstdlib>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace modelport::test {
+
+// The error `fn` throws; the test fails when it throws none.
+template <class E = modelport::Error, class Fn>
+E error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e;
+  }
+  BOOST_FAIL("expected an exception, got none");
+  throw std::logic_error("unreachable");
+}
+
+// Sets (or, with nullptr, unsets) an environment variable for one scope, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+}  // namespace modelport::test
