@@ -1,5 +1,7 @@
 #include "idb_store.hpp"
 
+#include <modelport/plugin_storage.hpp>
+
 #include "sqlite_db.hpp"
 
 #include <algorithm>
@@ -48,22 +50,9 @@ std::uint64_t parse_count(std::string_view key, std::string_view text, std::uint
 }
 
 fs::path default_data_dir() {
-  if (auto dir = env("MODELPORT_DATA_DIR")) return fs::path(*dir);
-  if (auto xdg = env("XDG_DATA_HOME")) return fs::path(*xdg) / "modelport";
-  std::optional<std::string> home = env("HOME");
-  if (!home) {
-    passwd pw{};
-    passwd* found = nullptr;
-    std::vector<char> buffer(16384);
-    if (::getpwuid_r(::geteuid(), &pw, buffer.data(), buffer.size(), &found) == 0 && found && pw.pw_dir && *pw.pw_dir) {
-      home = pw.pw_dir;
-    }
-  }
-  if (!home) {
-    throw Error(Code::invalid_argument,
-                "indexeddb: cannot find a data folder: set MODELPORT_DATA_DIR (or XDG_DATA_HOME, or HOME)");
-  }
-  return fs::path(*home) / ".local" / "share" / "modelport";
+  if (auto dir = sdk::default_data_folder()) return *dir;
+  throw Error(Code::invalid_argument,
+              "indexeddb: cannot find a data folder: set MODELPORT_DATA_DIR (or XDG_DATA_HOME, or HOME)");
 }
 
 std::int64_t now_ms() {
@@ -419,21 +408,8 @@ fs::path StoreSettings::database_file() const { return data_dir / "indexeddb" / 
 
 std::string encode_origin(std::string_view origin) {
   if (origin.empty()) throw Error(Code::invalid_argument, "indexeddb: the origin must not be empty");
-  // The same folder name as localstorage:// gives an origin's file.
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (std::size_t i = 0; i < origin.size(); ++i) {
-    const auto c = static_cast<unsigned char>(origin[i]);
-    const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_' || (c == '.' && i > 0);
-    if (keep) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
+  // The same name as localstorage:// gives an origin's file.
+  const std::string out = sdk::escape_origin(origin);
   if (out.size() > 240) {
     throw Error(Code::invalid_argument, "indexeddb: the origin '" + printable(origin) + "' is too long to name a folder (" +
                                             std::to_string(out.size()) + " characters once escaped; at most 240)");

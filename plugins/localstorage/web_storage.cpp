@@ -1,5 +1,7 @@
 #include "web_storage.hpp"
 
+#include <modelport/plugin_storage.hpp>
+
 #include "tfjs_layout.hpp"
 
 #include <sqlite3.h>
@@ -99,39 +101,20 @@ fs::path absolute_path(const fs::path& p) {
   return (ec ? p : a).lexically_normal();
 }
 
-fs::path home_dir() {
-  if (auto home = env("HOME")) return *home;
-  if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir && *pw->pw_dir) return pw->pw_dir;
-  throw StoreError(Kind::invalid_argument,
-                   "cannot find the data folder for localStorage: set MODELPORT_DATA_DIR (HOME is not set)");
-}
 
 }  // namespace
 
 fs::path default_data_dir() {
-  if (auto dir = env("MODELPORT_DATA_DIR")) return absolute_path(*dir);
-  if (auto xdg = env("XDG_DATA_HOME")) return absolute_path(fs::path(*xdg) / "modelport");
-  return absolute_path(home_dir() / ".local" / "share" / "modelport");
+  if (auto dir = modelport::sdk::default_data_folder()) return absolute_path(*dir);
+  throw StoreError(Kind::invalid_argument,
+                   "cannot find the data folder for localStorage: set MODELPORT_DATA_DIR (HOME is not set)");
 }
 
 std::string default_origin() { return env("MODELPORT_ORIGIN").value_or("default"); }
 
 std::string origin_file_stem(std::string_view origin) {
   if (origin.empty()) throw StoreError(Kind::invalid_argument, "the localStorage origin must not be empty");
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (std::size_t i = 0; i < origin.size(); ++i) {
-    const auto c = static_cast<unsigned char>(origin[i]);
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-                       (c == '.' && i > 0);
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
+  const std::string out = modelport::sdk::escape_origin(origin);
   // NAME_MAX is 255 on every file system we care about; ".sqlite-wal" must fit too.
   if (out.size() > 240) {
     throw StoreError(Kind::invalid_argument, "the localStorage origin '" + std::string(origin) +
