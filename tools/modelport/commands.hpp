@@ -18,5 +18,7 @@ int run_cp(std::span<const std::string> args);
 int run_mv(std::span<const std::string> args);
 int run_ls(std::span<const std::string> args);
 int run_rm(std::span<const std::string> args);
+// `modelport serve`: the HTTP model server (tools/modelport/serve_command.cpp, tools/serve/).
+int run_serve(std::span<const std::string> args);
 
 }  // namespace modelport::cli

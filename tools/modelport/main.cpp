@@ -24,7 +24,8 @@ constexpr const char* kUsage =
     "  mv        move a model: copy, verify the copy, then remove the source\n"
     "  ls        list the models under a URL (file:///folder, indexeddb://, ...)\n"
     "  rm        remove a model\n"
-    "  localstorage  export, import or purge the localStorage store of an origin (browser dumps)\n"
+    "  serve     serve a model store over HTTP to TensorFlow.js (save and load)\n"
+  "  localstorage  export, import or purge the localStorage store of an origin (browser dumps)\n"
     "\n"
     "global options:\n"
     "  --plugin-path DIR  search DIR for plugins first (repeatable)\n"
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
     if (command == "ls") return run_ls(rest);
     if (command == "rm") return run_rm(rest);
     if (command == "localstorage") return run_localstorage(rest);
+    if (command == "serve") return run_serve(rest);
     std::cerr << "modelport: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;
   } catch (const modelport::Error& e) {
