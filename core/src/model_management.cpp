@@ -1,3 +1,4 @@
+#include <modelport/digests.hpp>
 #include <modelport/error.hpp>
 #include <modelport/json.hpp>
 #include <modelport/model_management.hpp>
@@ -183,6 +184,19 @@ Handlers find_handlers(std::string_view source, std::string_view destination, co
   return {std::move(loads[0].handler), std::move(saves[0].handler)};
 }
 
+// What modelport::load and modelport::save do around the handler, for the copies made here
+// with handlers found up front.
+ModelArtifacts load_verified(IOHandler& handler, std::string_view url, const LoadOptions& options) {
+  ModelArtifacts artifacts = handler.load();
+  if (should_verify_digests(options)) verify_weight_digests(artifacts, url);
+  return artifacts;
+}
+
+SaveResult save_with_digests(IOHandler& handler, const ModelArtifacts& artifacts, const SaveOptions& options) {
+  std::optional<ModelArtifacts> adjusted = artifacts_for_save(artifacts, options);
+  return handler.save(adjusted ? *adjusted : artifacts);
+}
+
 }  // namespace
 
 bool same_model(const ModelArtifacts& a, const ModelArtifacts& b) {
@@ -215,8 +229,8 @@ bool same_model(const ModelArtifacts& a, const ModelArtifacts& b) {
 ModelArtifactsInfo copy_model(std::string_view source, std::string_view destination, const LoadOptions& load_options,
                               const SaveOptions& save_options, const RouterRegistry& routers) {
   Handlers h = find_handlers(source, destination, load_options, save_options, routers);
-  ModelArtifacts artifacts = h.load->load();
-  return h.save->save(artifacts).model_artifacts_info;
+  ModelArtifacts artifacts = load_verified(*h.load, source, load_options);
+  return save_with_digests(*h.save, artifacts, save_options).model_artifacts_info;
 }
 
 ModelArtifactsInfo move_model(std::string_view source, std::string_view destination, const LoadOptions& load_options,
@@ -226,15 +240,17 @@ ModelArtifactsInfo move_model(std::string_view source, std::string_view destinat
   // Find the source's manager before touching anything: a source that cannot be removed fails
   // the move up front instead of after a copy.
   std::shared_ptr<ModelStoreManager> source_manager = stores.manager_for(source);
-  ModelArtifacts artifacts = h.load->load();
-  ModelArtifactsInfo info = h.save->save(artifacts).model_artifacts_info;
+  ModelArtifacts artifacts = load_verified(*h.load, source, load_options);
+  ModelArtifactsInfo info = save_with_digests(*h.save, artifacts, save_options).model_artifacts_info;
 
   auto check = routers.get_load_handlers(destination, load_options);
   if (check.size() != 1 || !check[0].handler->can_load()) {
     throw Error(ErrorCode::internal, "moving " + std::string(source) + " to " + std::string(destination) +
                                          ": the copy cannot be loaded back to verify it; the source was kept");
   }
-  ModelArtifacts copy = check[0].handler->load();
+  // The copy's own digests (if it has them) are checked too: same_model alone would pass a
+  // record that does not match.
+  ModelArtifacts copy = load_verified(*check[0].handler, destination, load_options);
   if (!same_model(artifacts, copy)) {
     throw Error(ErrorCode::corrupt, "moving " + std::string(source) + " to " + std::string(destination) +
                                         ": the copy differs from the source; the source was kept");

@@ -1,3 +1,4 @@
+#include <modelport/digests.hpp>
 #include <modelport/error.hpp>
 #include <modelport/router_registry.hpp>
 
@@ -174,13 +175,20 @@ HandlerPtr the_one_handler(std::vector<HandlerMatch> matches, std::string_view u
 
 SaveResult save(std::string_view url, const ModelArtifacts& artifacts, const SaveOptions& options,
                 const RouterRegistry& registry) {
-  return the_one_handler(registry.get_save_handlers(url, options), url, "save", registry.save_schemes(), &IOHandler::can_save)
-      ->save(artifacts);
+  HandlerPtr handler =
+      the_one_handler(registry.get_save_handlers(url, options), url, "save", registry.save_schemes(), &IOHandler::can_save);
+  // Digests are recomputed (or dropped) here, over the bytes being saved, so a record never
+  // describes other data than what it travels with.
+  std::optional<ModelArtifacts> adjusted = artifacts_for_save(artifacts, options);
+  return handler->save(adjusted ? *adjusted : artifacts);
 }
 
 ModelArtifacts load(std::string_view url, const LoadOptions& options, const RouterRegistry& registry) {
-  return the_one_handler(registry.get_load_handlers(url, options), url, "load", registry.load_schemes(), &IOHandler::can_load)
-      ->load();
+  ModelArtifacts artifacts =
+      the_one_handler(registry.get_load_handlers(url, options), url, "load", registry.load_schemes(), &IOHandler::can_load)
+          ->load();
+  if (should_verify_digests(options)) verify_weight_digests(artifacts, url);
+  return artifacts;
 }
 
 }  // namespace modelport

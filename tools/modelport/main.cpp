@@ -24,14 +24,18 @@ constexpr const char* kUsage =
     "  mv        move a model: copy, verify the copy, then remove the source\n"
     "  ls        list the models under a URL (file:///folder, indexeddb://, ...)\n"
     "  rm        remove a model\n"
+    "  verify    decode every weight and check sizes and integrity digests\n"
+    "  quantize  quantize float32 weights to uint8, uint16 or float16 (like the converter)\n"
     "  serve     serve a model store over HTTP to TensorFlow.js (save and load)\n"
-  "  localstorage  export, import or purge the localStorage store of an origin (browser dumps)\n"
+    "  localstorage  export, import, purge or measure the localStorage store of an origin\n"
     "\n"
     "global options:\n"
     "  --plugin-path DIR  search DIR for plugins first (repeatable)\n"
     "  -o key=value       a scheme option for the plugins (repeatable), e.g. -o shard_bytes=4194304\n"
-    "  -q                 do not warn about plugins that failed to load\n"
+    "  -q                 quiet: no progress line, no summary line, no plugin warnings\n"
+    "  -o verify_digests=0  load without checking integrity digests\n"
     "\n"
+    "Exit codes: 0 ok, 1 failed, 2 bad command line, 3 verify found damage.\n"
     "Run 'modelport <command> --help' for a command's options.\n";
 
 }  // namespace
@@ -81,6 +85,8 @@ int main(int argc, char** argv) {
     if (command == "mv") return run_mv(rest);
     if (command == "ls") return run_ls(rest);
     if (command == "rm") return run_rm(rest);
+    if (command == "verify") return run_verify(rest);
+    if (command == "quantize") return run_quantize(rest);
     if (command == "localstorage") return run_localstorage(rest);
     if (command == "serve") return run_serve(rest);
     std::cerr << "modelport: unknown command '" << command << "'\n" << kUsage;

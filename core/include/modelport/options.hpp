@@ -45,8 +45,26 @@ struct LoadOptions : CommonOptions {
   std::optional<std::string> weight_path_prefix;
   // Maps a manifest path to the full URL of that shard, used verbatim.
   std::function<std::string(std::string_view manifest_path)> weight_url_converter;
+  // modelport::load (and copy/move) check a model's integrity digests when it carries them
+  // (digests.hpp); false skips the check. The plugin option verify_digests=0 also skips it.
+  bool verify_digests = true;
 };
 
-struct SaveOptions : CommonOptions {};
+// What a save does about integrity digests (digests.hpp).
+enum class DigestPolicy {
+  // Recompute the record when the artifacts carry one (a loaded model that had digests keeps
+  // them, recomputed over the bytes being saved); save none otherwise.
+  keep,
+  record,  // always record digests
+  drop,    // never: a record the artifacts carry is left out
+};
+
+struct SaveOptions : CommonOptions {
+  DigestPolicy digests = DigestPolicy::keep;
+  // Bytes per digested piece; nullopt: the shard_bytes plugin option, else the weight data's
+  // uniform shard size, else one piece for the whole stream. Match it to the shard size so that
+  // one digest covers one shard and an error names the shard.
+  std::optional<std::uint64_t> digest_chunk_bytes;
+};
 
 }  // namespace modelport
