@@ -1,6 +1,7 @@
 #include <modelport/json.hpp>
 
 #include <modelport/error.hpp>
+#include <modelport/limits.hpp>
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
@@ -21,7 +22,7 @@ namespace {
 // Boost's default of 32 rejects real Keras topologies (nested functional models, wrappers,
 // configs inside configs). 1000 is far deeper than any model.json while keeping the recursive
 // descent parser (and the recursive value destructor and stringify) well inside a thread stack.
-constexpr std::size_t kMaxDepth = 1000;
+constexpr std::size_t kMaxDepth = limits::max_json_depth;
 
 // JS numbers are doubles, so integers beyond 2^53 are printed after rounding to double.
 constexpr std::uint64_t kMaxSafeMagnitude = std::uint64_t{1} << 53;

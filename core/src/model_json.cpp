@@ -2,6 +2,7 @@
 
 #include <modelport/error.hpp>
 #include <modelport/json.hpp>
+#include <modelport/limits.hpp>
 #include <modelport/model_json.hpp>
 
 #include <array>
@@ -75,6 +76,10 @@ ModelJson model_json_from_value(const bj::value& value, std::string_view source)
 }
 
 ModelJson parse_model_json(std::string_view text, std::string_view source) {
+  if (text.size() > limits::max_model_json_bytes) {
+    detail::throw_corrupt(source, "model JSON of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
+                                      std::to_string(limits::max_model_json_bytes) + " bytes (limits::max_model_json_bytes)");
+  }
   return model_json_from_value(json::parse(text, source), source);
 }
 

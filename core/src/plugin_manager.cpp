@@ -2,6 +2,7 @@
 // their prefixes through the router and model store registries.
 #define BOOST_DLL_USE_STD_FS 1
 
+#include "plugin_descriptor.hpp"
 #include "plugin_host_api.hpp"
 
 #include <modelport/error.hpp>
@@ -335,7 +336,112 @@ bool valid_name(const char* name) {
 
 std::string text_or(const char* s, const char* fallback) { return s ? s : fallback; }
 
-// Open, entry, handshake and validation. Returns a plugin that is not initialized yet.
+}  // namespace
+
+namespace detail {
+
+ValidatedDescriptor validate_plugin_descriptor(const modelport_plugin_descriptor* described, const fs::path& path) {
+  if (!described) {
+    throw PluginError(ErrorCode::invalid_argument, PluginStage::entry, path,
+                      "plugin entry point of '" + path.string() + "' returned no descriptor");
+  }
+
+  // Handshake. struct_size and the ABI version come first in every version of the descriptor,
+  // so they can be read before the rest is trusted.
+  constexpr std::size_t kVersionFields = offsetof(modelport_plugin_descriptor, abi_minor) + sizeof(std::uint32_t);
+  constexpr std::size_t kMinimumSize = offsetof(modelport_plugin_descriptor, shutdown) + sizeof(void*);
+  if (described->struct_size < kVersionFields) {
+    throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
+                      "plugin descriptor in '" + path.string() + "' is " + std::to_string(described->struct_size) +
+                          " bytes, too small to hold even its ABI version");
+  }
+  // Only the version fields are read until the size is known to cover the rest.
+  if (described->abi_major != MODELPORT_PLUGIN_ABI_MAJOR) {
+    const modelport_plugin_descriptor raw = described->struct_size >= kMinimumSize ? copy_to_core(described)
+                                                                                    : modelport_plugin_descriptor{};
+    throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
+                      "wrong plugin ABI in '" + path.string() + "': got " + std::to_string(described->abi_major) +
+                          ", supported " + std::to_string(MODELPORT_PLUGIN_ABI_MAJOR) + " (plugin " +
+                          text_or(raw.plugin_name, "?") + " " + text_or(raw.plugin_version, "?") + ", SDK " +
+                          text_or(raw.sdk_version, "?") + ", " + text_or(raw.build_info, "no build info") + ")");
+  }
+  if (described->struct_size < kMinimumSize) {
+    throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
+                      "plugin descriptor in '" + path.string() + "' is " + std::to_string(described->struct_size) +
+                          " bytes, smaller than the ABI 1 minimum of " + std::to_string(kMinimumSize));
+  }
+  ValidatedDescriptor out;
+  out.descriptor = copy_to_core(described);
+  const auto& d = out.descriptor;
+  PluginInfo& info = out.info;
+  info.name = text_or(d.plugin_name, "");
+  info.version = text_or(d.plugin_version, "");
+  info.sdk_version = text_or(d.sdk_version, "");
+  info.build_info = text_or(d.build_info, "");
+  info.abi_major = d.abi_major;
+  info.abi_minor = d.abi_minor;
+  if (d.abi_minor > MODELPORT_PLUGIN_ABI_MINOR) {
+    detail::host_api()->log(MODELPORT_LOG_DEBUG, info.name.c_str(),
+                            ("plugin uses ABI 1." + std::to_string(d.abi_minor) + ", core 1." +
+                             std::to_string(MODELPORT_PLUGIN_ABI_MINOR) + ": its newer features are ignored")
+                                .c_str());
+  }
+
+  // Validation: every rule names the plugin file and what is wrong.
+  auto invalid = [&](const std::string& what) {
+    return PluginError(ErrorCode::invalid_argument, PluginStage::validate, path,
+                       "invalid plugin '" + path.string() + "': " + what);
+  };
+  if (!valid_name(d.plugin_name)) throw invalid("plugin name '" + info.name + "' must match [a-z0-9_-]{1,64}");
+  if (!d.plugin_version || !*d.plugin_version) throw invalid("plugin '" + info.name + "' has no version");
+  if (!d.schemes || d.scheme_count == 0) throw invalid("plugin '" + info.name + "' declares no scheme");
+  if (d.scheme_count > 64) throw invalid("plugin '" + info.name + "' declares " + std::to_string(d.scheme_count) + " schemes (at most 64)");
+  if (d.init && !d.shutdown) throw invalid("plugin '" + info.name + "' has init but no shutdown");
+  for (std::size_t i = 0; i < d.scheme_count; ++i) {
+    const modelport_scheme_descriptor& raw_scheme = d.schemes[i];
+    if (raw_scheme.struct_size < offsetof(modelport_scheme_descriptor, remove_model) + sizeof(void*)) {
+      throw invalid("scheme descriptor " + std::to_string(i) + " is smaller than the ABI 1 minimum");
+    }
+    modelport_scheme_descriptor s = copy_to_core(&raw_scheme);
+    std::string prefix = text_or(s.prefix, "(null)");
+    if (!valid_prefix(s.prefix)) {
+      throw invalid("prefix '" + prefix + "' must be a lower-case scheme followed by '://' (like 'indexeddb://')");
+    }
+    for (const auto& earlier : out.schemes) {
+      if (prefix == earlier.prefix) throw invalid("prefix '" + prefix + "' is declared twice");
+    }
+    const std::uint32_t caps = s.capabilities;
+    if (caps == 0 || (caps & ~0xFu) != 0) {
+      throw invalid("prefix '" + prefix + "' declares capabilities 0x" + (std::ostringstream() << std::hex << caps).str() +
+                    " (must be a non-empty set of save, load, list, remove)");
+    }
+    modelport_handler_ops ops{};
+    if (caps & (MODELPORT_CAP_SAVE | MODELPORT_CAP_LOAD)) {
+      if (!s.create_handler) throw invalid("prefix '" + prefix + "' declares save/load but provides no 'create_handler'");
+      if (!s.handler_ops) throw invalid("prefix '" + prefix + "' declares save/load but provides no handler operations");
+      if (s.handler_ops->struct_size < offsetof(modelport_handler_ops, load) + sizeof(void*)) {
+        throw invalid("handler operations of '" + prefix + "' are smaller than the ABI 1 minimum");
+      }
+      ops = copy_to_core(s.handler_ops);
+      if (!ops.destroy) throw invalid("prefix '" + prefix + "' provides no 'destroy' operation");
+      if ((caps & MODELPORT_CAP_SAVE) && !ops.save) throw invalid("prefix '" + prefix + "' declares CAP_SAVE but provides no 'save' operation");
+      if ((caps & MODELPORT_CAP_LOAD) && !ops.load) throw invalid("prefix '" + prefix + "' declares CAP_LOAD but provides no 'load' operation");
+    }
+    if ((caps & MODELPORT_CAP_LIST) && !s.list_models) throw invalid("prefix '" + prefix + "' declares CAP_LIST but provides no 'list_models' operation");
+    if ((caps & MODELPORT_CAP_REMOVE) && !s.remove_model) throw invalid("prefix '" + prefix + "' declares CAP_REMOVE but provides no 'remove_model' operation");
+    out.schemes.push_back(s);
+    out.ops.push_back(ops);
+    info.schemes.push_back({prefix, caps});
+  }
+  return out;
+}
+
+}  // namespace detail
+
+namespace {
+
+// Open, entry, then the descriptor's handshake and validation. Returns a plugin that is not
+// initialized yet.
 PluginPtr open_plugin(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
@@ -377,97 +483,12 @@ PluginPtr open_plugin(const fs::path& path) {
                       "plugin entry point of '" + path.string() + "' failed: " +
                           (status.message.empty() ? "status " + std::to_string(code) : status.message));
   }
-  if (!described) {
-    throw PluginError(ErrorCode::invalid_argument, PluginStage::entry, path,
-                      "plugin entry point of '" + path.string() + "' returned no descriptor");
-  }
-
-  // Handshake. struct_size and the ABI version come first in every version of the descriptor,
-  // so they can be read before the rest is trusted.
-  constexpr std::size_t kVersionFields = offsetof(modelport_plugin_descriptor, abi_minor) + sizeof(std::uint32_t);
-  constexpr std::size_t kMinimumSize = offsetof(modelport_plugin_descriptor, shutdown) + sizeof(void*);
-  if (described->struct_size < kVersionFields) {
-    throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
-                      "plugin descriptor in '" + path.string() + "' is " + std::to_string(described->struct_size) +
-                          " bytes, too small to hold even its ABI version");
-  }
-  // Only the version fields are read until the size is known to cover the rest.
-  if (described->abi_major != MODELPORT_PLUGIN_ABI_MAJOR) {
-    const modelport_plugin_descriptor raw = described->struct_size >= kMinimumSize ? copy_to_core(described)
-                                                                                    : modelport_plugin_descriptor{};
-    throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
-                      "wrong plugin ABI in '" + path.string() + "': got " + std::to_string(described->abi_major) +
-                          ", supported " + std::to_string(MODELPORT_PLUGIN_ABI_MAJOR) + " (plugin " +
-                          text_or(raw.plugin_name, "?") + " " + text_or(raw.plugin_version, "?") + ", SDK " +
-                          text_or(raw.sdk_version, "?") + ", " + text_or(raw.build_info, "no build info") + ")");
-  }
-  if (described->struct_size < kMinimumSize) {
-    throw PluginError(ErrorCode::invalid_argument, PluginStage::handshake, path,
-                      "plugin descriptor in '" + path.string() + "' is " + std::to_string(described->struct_size) +
-                          " bytes, smaller than the ABI 1 minimum of " + std::to_string(kMinimumSize));
-  }
-  plugin->descriptor = copy_to_core(described);
-  const auto& d = plugin->descriptor;
-  PluginInfo& info = plugin->info;
-  info.name = text_or(d.plugin_name, "");
-  info.version = text_or(d.plugin_version, "");
-  info.sdk_version = text_or(d.sdk_version, "");
-  info.build_info = text_or(d.build_info, "");
-  info.abi_major = d.abi_major;
-  info.abi_minor = d.abi_minor;
-  if (d.abi_minor > MODELPORT_PLUGIN_ABI_MINOR) {
-    detail::host_api()->log(MODELPORT_LOG_DEBUG, info.name.c_str(),
-                            ("plugin uses ABI 1." + std::to_string(d.abi_minor) + ", core 1." +
-                             std::to_string(MODELPORT_PLUGIN_ABI_MINOR) + ": its newer features are ignored")
-                                .c_str());
-  }
-
-  // Validation: every rule names the plugin file and what is wrong.
-  auto invalid = [&](const std::string& what) {
-    return PluginError(ErrorCode::invalid_argument, PluginStage::validate, path,
-                       "invalid plugin '" + path.string() + "': " + what);
-  };
-  if (!valid_name(d.plugin_name)) throw invalid("plugin name '" + info.name + "' must match [a-z0-9_-]{1,64}");
-  if (!d.plugin_version || !*d.plugin_version) throw invalid("plugin '" + info.name + "' has no version");
-  if (!d.schemes || d.scheme_count == 0) throw invalid("plugin '" + info.name + "' declares no scheme");
-  if (d.scheme_count > 64) throw invalid("plugin '" + info.name + "' declares " + std::to_string(d.scheme_count) + " schemes (at most 64)");
-  if (d.init && !d.shutdown) throw invalid("plugin '" + info.name + "' has init but no shutdown");
-  for (std::size_t i = 0; i < d.scheme_count; ++i) {
-    const modelport_scheme_descriptor& raw_scheme = d.schemes[i];
-    if (raw_scheme.struct_size < offsetof(modelport_scheme_descriptor, remove_model) + sizeof(void*)) {
-      throw invalid("scheme descriptor " + std::to_string(i) + " is smaller than the ABI 1 minimum");
-    }
-    modelport_scheme_descriptor s = copy_to_core(&raw_scheme);
-    std::string prefix = text_or(s.prefix, "(null)");
-    if (!valid_prefix(s.prefix)) {
-      throw invalid("prefix '" + prefix + "' must be a lower-case scheme followed by '://' (like 'indexeddb://')");
-    }
-    for (const auto& earlier : plugin->schemes) {
-      if (prefix == earlier.prefix) throw invalid("prefix '" + prefix + "' is declared twice");
-    }
-    const std::uint32_t caps = s.capabilities;
-    if (caps == 0 || (caps & ~0xFu) != 0) {
-      throw invalid("prefix '" + prefix + "' declares capabilities 0x" + (std::ostringstream() << std::hex << caps).str() +
-                    " (must be a non-empty set of save, load, list, remove)");
-    }
-    modelport_handler_ops ops{};
-    if (caps & (MODELPORT_CAP_SAVE | MODELPORT_CAP_LOAD)) {
-      if (!s.create_handler) throw invalid("prefix '" + prefix + "' declares save/load but provides no 'create_handler'");
-      if (!s.handler_ops) throw invalid("prefix '" + prefix + "' declares save/load but provides no handler operations");
-      if (s.handler_ops->struct_size < offsetof(modelport_handler_ops, load) + sizeof(void*)) {
-        throw invalid("handler operations of '" + prefix + "' are smaller than the ABI 1 minimum");
-      }
-      ops = copy_to_core(s.handler_ops);
-      if (!ops.destroy) throw invalid("prefix '" + prefix + "' provides no 'destroy' operation");
-      if ((caps & MODELPORT_CAP_SAVE) && !ops.save) throw invalid("prefix '" + prefix + "' declares CAP_SAVE but provides no 'save' operation");
-      if ((caps & MODELPORT_CAP_LOAD) && !ops.load) throw invalid("prefix '" + prefix + "' declares CAP_LOAD but provides no 'load' operation");
-    }
-    if ((caps & MODELPORT_CAP_LIST) && !s.list_models) throw invalid("prefix '" + prefix + "' declares CAP_LIST but provides no 'list_models' operation");
-    if ((caps & MODELPORT_CAP_REMOVE) && !s.remove_model) throw invalid("prefix '" + prefix + "' declares CAP_REMOVE but provides no 'remove_model' operation");
-    plugin->schemes.push_back(s);
-    plugin->ops.push_back(ops);
-    info.schemes.push_back({prefix, caps});
-  }
+  detail::ValidatedDescriptor valid = detail::validate_plugin_descriptor(described, path);
+  plugin->descriptor = valid.descriptor;
+  plugin->schemes = std::move(valid.schemes);
+  plugin->ops = std::move(valid.ops);
+  valid.info.path = std::move(plugin->info.path);
+  plugin->info = std::move(valid.info);
   return plugin;
 }
 

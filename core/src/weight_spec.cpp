@@ -1,6 +1,7 @@
 #include "json_access.hpp"
 
 #include <modelport/error.hpp>
+#include <modelport/limits.hpp>
 #include <modelport/weight_spec.hpp>
 
 #include <algorithm>
@@ -15,6 +16,12 @@ using detail::throw_corrupt;
 namespace {
 
 std::string weight_label(std::string_view name) { return "weight '" + std::string(name) + "'"; }
+
+// "<what> exceeds the limit of <cap> (limits::<name>)", naming the file.
+[[noreturn]] void throw_over_limit(std::string_view context, const std::string& what, std::uint64_t cap,
+                                   std::string_view name) {
+  throw_corrupt(context, what + " exceeds the limit of " + std::to_string(cap) + " (limits::" + std::string(name) + ")");
+}
 
 // Emits keys in the remembered order, then canonical keys that were not read from a file, then
 // unknown keys that are not in the remembered order.
@@ -80,6 +87,10 @@ WeightSpec weight_spec_from_json(const bj::value& value, std::string_view contex
   WeightSpec spec;
   const bj::value* name = obj->if_contains("name");
   if (!name || !name->is_string()) throw_corrupt(context, "a weights manifest entry has no string 'name'");
+  if (name->get_string().size() > limits::max_weight_name_bytes) {
+    throw_over_limit(context, "a weight name of " + std::to_string(name->get_string().size()) + " bytes",
+                     limits::max_weight_name_bytes, "max_weight_name_bytes");
+  }
   spec.name = name->get_string();
   bool has_shape = false;
   bool has_dtype = false;
@@ -92,6 +103,10 @@ WeightSpec weight_spec_from_json(const bj::value& value, std::string_view contex
     } else if (key == "shape") {
       const bj::array* dims = v.if_array();
       if (!dims) throw_corrupt(context, weight_label(spec.name) + " has a shape that is not an array");
+      if (dims->size() > limits::max_rank) {
+        throw_over_limit(context, weight_label(spec.name) + " has rank " + std::to_string(dims->size()) + ", which",
+                         limits::max_rank, "max_rank");
+      }
       for (const auto& d : *dims) {
         auto dim = detail::as_dimension(d);
         if (!dim || *dim < 0) {
@@ -121,6 +136,9 @@ WeightSpec weight_spec_from_json(const bj::value& value, std::string_view contex
 std::vector<WeightSpec> weight_specs_from_json(const bj::value& value, std::string_view context) {
   const bj::array* arr = value.if_array();
   if (!arr) throw_corrupt(context, "weight specs are not a JSON array");
+  if (arr->size() > limits::max_weights) {
+    throw_over_limit(context, "a list of " + std::to_string(arr->size()) + " weight specs", limits::max_weights, "max_weights");
+  }
   std::vector<WeightSpec> specs;
   specs.reserve(arr->size());
   for (const auto& entry : *arr) specs.push_back(weight_spec_from_json(entry, context));
@@ -130,6 +148,22 @@ std::vector<WeightSpec> weight_specs_from_json(const bj::value& value, std::stri
 WeightsManifest weights_manifest_from_json(const bj::value& value, std::string_view context) {
   const bj::array* arr = value.if_array();
   if (!arr) throw_corrupt(context, "'weightsManifest' is not an array of groups");
+  // Counts first, so that an oversized manifest is refused before any of it is read.
+  std::size_t weight_count = 0;
+  std::size_t path_count = 0;
+  for (const auto& g : *arr) {
+    const bj::object* obj = g.if_object();
+    if (!obj) continue;  // reported below, with its position
+    if (const auto* w = obj->if_contains("weights"); w && w->is_array()) weight_count += w->get_array().size();
+    if (const auto* p = obj->if_contains("paths"); p && p->is_array()) path_count += p->get_array().size();
+  }
+  if (weight_count > limits::max_weights) {
+    throw_over_limit(context, "a manifest of " + std::to_string(weight_count) + " weights", limits::max_weights, "max_weights");
+  }
+  if (path_count > limits::max_shard_paths) {
+    throw_over_limit(context, "a manifest of " + std::to_string(path_count) + " shard paths", limits::max_shard_paths,
+                     "max_shard_paths");
+  }
   WeightsManifest manifest;
   manifest.reserve(arr->size());
   for (std::size_t g = 0; g < arr->size(); ++g) {
@@ -147,6 +181,10 @@ WeightsManifest weights_manifest_from_json(const bj::value& value, std::string_v
         if (!paths) throw_corrupt(context, label + " has 'paths' that is not an array");
         for (const auto& p : *paths) {
           if (!p.is_string()) throw_corrupt(context, label + " has a path that is not a string");
+          if (p.get_string().size() > limits::max_shard_path_bytes) {
+            throw_over_limit(context, label + " has a shard path of " + std::to_string(p.get_string().size()) + " bytes, which",
+                             limits::max_shard_path_bytes, "max_shard_path_bytes");
+          }
           group.paths.emplace_back(p.get_string());
         }
         has_paths = true;

@@ -2,6 +2,7 @@
 
 #include <modelport/error.hpp>
 #include <modelport/float16.hpp>
+#include <modelport/limits.hpp>
 #include <modelport/quantization.hpp>
 #include <modelport/weights_codec.hpp>
 
@@ -12,8 +13,9 @@ namespace modelport {
 
 namespace {
 
-// JS numbers count elements exactly up to 2^53; a manifest claiming more is corrupt anyway.
-constexpr std::uint64_t kMaxElements = std::uint64_t{1} << 53;
+// Checked products stop here; the caps themselves are limits::max_weight_elements and
+// limits::max_weight_bytes (docs/limits.md).
+constexpr std::uint64_t kMaxElements = limits::max_weight_elements;
 
 std::string label(const WeightSpec& spec) { return "weight '" + spec.name + "'"; }
 
@@ -81,6 +83,11 @@ std::uint64_t string_tensor_bytes(const WeightSpec& spec, std::uint64_t offset, 
     }
     std::uint32_t length = read_length_prefix(data, pos);
     pos += 4;
+    if (length > limits::max_string_bytes) {
+      fail(source, label(spec) + " (string) element " + std::to_string(i) + " of " + std::to_string(length) +
+                       " bytes exceeds the limit of " + std::to_string(limits::max_string_bytes) +
+                       " bytes (limits::max_string_bytes)");
+    }
     if (size - pos < length) {
       fail(source, label(spec) + " (string) element " + std::to_string(i) + " needs " +
                        std::to_string(length) + " bytes at offset " + std::to_string(pos) +
@@ -100,15 +107,24 @@ std::uint64_t element_count(const WeightSpec& spec) {
     if (dim < 0) throw Error(ErrorCode::corrupt, label(spec) + " has a negative dimension");
     auto d = static_cast<std::uint64_t>(dim);
     if (d != 0 && count > kMaxElements / d) {
-      throw Error(ErrorCode::corrupt, label(spec) + " has a shape whose element count overflows (more than 2^53 elements)");
+      throw Error(ErrorCode::corrupt, label(spec) + " has a shape whose element count overflows the limit of " +
+                                          std::to_string(kMaxElements) + " elements (limits::max_weight_elements)");
     }
     count *= d;
+  }
+  if (spec.shape.size() > limits::max_rank) {
+    throw Error(ErrorCode::corrupt, label(spec) + " has rank " + std::to_string(spec.shape.size()) + ", which exceeds the limit of " +
+                                        std::to_string(limits::max_rank) + " (limits::max_rank)");
   }
   return count;
 }
 
 std::vector<WeightLayout> plan_weights(const std::vector<WeightSpec>& specs, const WeightData& data,
                                        std::string_view source) {
+  if (specs.size() > limits::max_weights) {
+    fail(source, std::to_string(specs.size()) + " weights exceed the limit of " + std::to_string(limits::max_weights) +
+                     " (limits::max_weights)");
+  }
   std::vector<WeightLayout> plan;
   plan.reserve(specs.size());
   const std::uint64_t size = data.size();
@@ -128,8 +144,12 @@ std::vector<WeightLayout> plan_weights(const std::vector<WeightSpec>& specs, con
       layout.byte_length = string_tensor_bytes(spec, offset, layout.elements, data, source);
     } else {
       std::size_t width = layout.quantization ? element_size(*layout.quantization) : *element_size(layout.dtype);
-      // elements <= 2^53 and width <= 8, so this cannot overflow 64 bits.
+      // elements <= limits::max_weight_elements (2^53) and width <= 8: no 64-bit overflow.
       layout.byte_length = layout.elements * width;
+      if (layout.byte_length > limits::max_weight_bytes) {
+        fail(source, label(spec) + " needs " + std::to_string(layout.byte_length) + " bytes, more than the limit of " +
+                         std::to_string(limits::max_weight_bytes) + " bytes (limits::max_weight_bytes)");
+      }
       if (layout.byte_length > size - offset) {
         fail(source, label(spec) + " needs " + std::to_string(layout.byte_length) + " bytes at offset " +
                          std::to_string(offset) + " but the weight data has only " +
@@ -167,6 +187,9 @@ std::optional<std::uint64_t> fixed_group_bytes(const std::vector<WeightSpec>& sp
     } catch (const Error&) {
       return std::nullopt;  // decoding reports the bad shape with its context
     }
+    // Over the cap: decoding reports it with its context. Under it, 10^6 weights of at most
+    // 2^36 bytes cannot overflow the 64-bit total.
+    if (elements * width > limits::max_weight_bytes) return std::nullopt;
     total += elements * width;
   }
   return total;

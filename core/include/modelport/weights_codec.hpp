@@ -19,8 +19,9 @@
 
 namespace modelport {
 
-// Checked product of the dims. Throws Error(corrupt) naming the weight on a negative dim or on
-// overflow past 2^53 elements (beyond what a JS number counts exactly).
+// Checked product of the dims. Throws Error(corrupt) naming the weight on a negative dim, on
+// more than limits::max_weight_elements (2^53, what a JS number counts exactly) or a rank over
+// limits::max_rank.
 MODELPORT_API std::uint64_t element_count(const WeightSpec& spec);
 
 // Where one weight's stored bytes are in the stream, and what the bytes are.
