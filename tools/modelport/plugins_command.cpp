@@ -13,7 +13,7 @@ namespace bj = boost::json;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: modelport [--plugin-path DIR]... plugins [--json]\n"
+    "usage: modelport plugins [--json]   (after global options: [--plugin-path DIR]...)\n"
     "\n"
     "Lists the scheme plugins found in the search folders (--plugin-path, then\n"
     "MODELPORT_PLUGIN_PATH, then the folder next to the modelport library, then the install\n"
