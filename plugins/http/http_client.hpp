@@ -1,0 +1,69 @@
+// The network side of the http(s):// plugin: keep-alive connections (plain or TLS), requests
+// with timeouts, retries and redirects, and bodies read straight into their final buffers.
+// Boost.Beast and Asio stay inside http_client.cpp; this header shows none of them.
+#pragma once
+
+#include "http_logic.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace modelport::http_plugin {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Bytes of one shard, in memory this plugin owns until the core releases it.
+struct OwnedBytes {
+  std::unique_ptr<std::byte[]> data;
+  std::size_t size = 0;
+};
+
+struct TextResponse {
+  ResponseHead head;
+  std::string body;
+};
+
+// What the caller sees of a client's work: cancellation is polled, progress is reported on the
+// calling thread (all I/O runs there).
+struct ClientHooks {
+  std::function<bool()> cancelled;
+  std::function<void(std::uint64_t done, std::optional<std::uint64_t> total, const std::string& url)> progress;
+};
+
+class Client {
+ public:
+  Client(Settings settings, std::string method, Headers headers, ClientHooks hooks);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // One request with this client's method and headers; follows redirects and retries 5xx/429
+  // and connection failures, then returns whatever response came last (the caller judges the
+  // status). The body is read up to `limit` bytes (more is an error).
+  TextResponse fetch_text(const std::string& url, std::uint64_t limit);
+
+  // Every shard in parallel over up to settings.connections connections. A shard must answer
+  // 2xx, must not be an HTML page, and must not hold more than its max_bytes (when known).
+  // Throws sdk::Error naming the URL on the first failure (after retries) and stops the rest.
+  std::vector<OwnedBytes> fetch_shards(const std::vector<std::string>& urls,
+                                       const std::vector<std::optional<std::uint64_t>>& max_bytes,
+                                       std::optional<std::uint64_t> total_bytes);
+
+  // One upload: `layout.head`, then the chunks as they are, then `layout.tail`, with
+  // Content-Length known up front. Returns the server's response (any status).
+  TextResponse upload(const std::string& url, const std::string& method, const MultipartLayout& layout,
+                      const std::vector<std::span<const std::byte>>& chunks);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace modelport::http_plugin
