@@ -92,6 +92,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(Reply reply);
   void on_written(beast::error_code ec, bool close);
   void close();
+  void linger();
 
   Server& server_;
   beast::tcp_stream stream_;
@@ -106,6 +107,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = false;
   bool closed_ = false;
   bool request_keep_alive_ = false;
+  bool linger_ = false;            // the response is sent before the request body was read
+  std::uint64_t lingered_ = 0;     // bytes discarded while lingering
   http::response<http::buffer_body> response_;
   Reply pending_;  // keeps the body of response_ alive while it is written
 };
@@ -258,6 +261,23 @@ void Session::close() {
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.socket().close(ignored);
+}
+
+// An early answer (401, 413, ...) to a request whose body is still arriving: closing at once
+// would make the kernel reset the connection, and a client still sending (undici, curl) would
+// then report a network error instead of the answer. So, as nginx does, stop writing, read and
+// discard what the client still sends for a while, and only then close.
+void Session::linger() {
+  constexpr std::uint64_t kMaxLingerBytes = 256ull << 20;
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (chunk_.size() < kReadChunk) chunk_.resize(kReadChunk);
+  if (lingered_ == 0) stream_.expires_after(std::chrono::seconds(5));  // 5 s in all, not per read
+  stream_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->lingered_ += n + 1;
+    if (ec || self->lingered_ > kMaxLingerBytes || self->server_.stopping()) return self->close();
+    self->linger();
+  });
 }
 
 // Keep-alive: wait (up to idle_timeout) for the next request's first byte without a deadline on
@@ -611,6 +631,7 @@ void Session::send(Reply reply) {
     response_.content_length(length);
   }
   response_.keep_alive(keep_alive);
+  linger_ = !keep_alive && parser_ && parser_->is_header_done() && !parser_->is_done();
   stream_.expires_after(server_.options().io_timeout);
   http::async_write(stream_, response_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
     self->on_written(ec, !keep_alive);
@@ -620,6 +641,7 @@ void Session::send(Reply reply) {
 void Session::on_written(beast::error_code ec, bool close_after) {
   pending_ = Reply();
   parser_.reset();
+  if (!ec && close_after && linger_) return linger();
   if (ec || close_after) return close();
   stream_.expires_never();
   wait_for_request();
