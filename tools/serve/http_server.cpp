@@ -219,6 +219,8 @@ class Server {
     grace_timer_.async_wait([this](beast::error_code ec) {
       if (!ec) ioc_.stop();  // requests still running after the grace period are dropped
     });
+    // The last session may have ended between the check above and arming the timer.
+    if (active_.load() == 0) asio::post(ioc_, [this] { grace_timer_.cancel(); });
   }
 
   ServerOptions options_;
