@@ -263,4 +263,23 @@ BOOST_AUTO_TEST_CASE(a_model_without_weights_cannot_be_quantized) {
   BOOST_TEST(!fs::exists(box.path("out")));
 }
 
+BOOST_AUTO_TEST_CASE(nan_cannot_go_on_an_integer_grid_but_float16_keeps_it) {
+  CliSandbox box;
+  fs::create_directories(box.path("nan"));
+  std::ofstream(box.path("nan/model.json"))
+      << R"({"modelTopology":{},"weightsManifest":[{"paths":["weights.bin"],"weights":[)"
+      << R"({"name":"ok","shape":[1],"dtype":"float32"},{"name":"bad","shape":[2],"dtype":"float32"}]}]})";
+  const float values[] = {2.0f, 1.0f, std::nanf("")};
+  std::ofstream(box.path("nan/weights.bin"), std::ios::binary).write(reinterpret_cast<const char*>(values), sizeof values);
+  RunResult r = box.run("quantize " + q(box.path("nan")) + " " + q(box.path("out")) + " --dtype uint8");
+  BOOST_TEST(r.exit_code == 1, r.out);
+  BOOST_TEST(r.out.find("weight 'bad'") != std::string::npos, r.out);
+  BOOST_TEST(!fs::exists(box.path("out")));
+  RunResult half = box.run("-q quantize " + q(box.path("nan")) + " " + q(box.path("out16")) + " --dtype float16");
+  BOOST_TEST(half.exit_code == 0, half.out);
+  const auto result = read_weights(box.path("out16/model.json"));
+  BOOST_TEST_REQUIRE(result.size() == 2u);
+  BOOST_TEST(stored_at(result[1].bytes, 1, 2) == 0x7E00u);  // the default NaN, as binary16
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -94,8 +94,9 @@ int main(int argc, char** argv) {
     // guide: threads
     auto a = std::async(std::launch::async, [&] { return modelport::load(backup); });
     auto b = std::async(std::launch::async, [&] { return modelport::load("indexeddb://age-v2"); });
-    expect(modelport::same_model(a.get(), b.get()), "two threads, two schemes, one model");
+    bool same = modelport::same_model(a.get(), b.get());  // true: one model in two schemes
     // end guide
+    expect(same, "two threads, two schemes, one model");
 
     // guide: in memory
     modelport::ModelArtifacts captured;

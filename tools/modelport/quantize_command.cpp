@@ -132,7 +132,12 @@ int run_quantize(std::span<const std::string> args) {
     input.shape = spec.shape;
     input.dtype = DType::float32;
     input.data = data.view(layout.offset, layout.byte_length);
-    EncodedWeights encoded = encode_weights(std::span<const TensorInput>(&input, 1), encode);
+    EncodedWeights encoded;
+    try {
+      encoded = encode_weights(std::span<const TensorInput>(&input, 1), encode);
+    } catch (const Error& e) {
+      throw Error(e.code(), "weight '" + spec.name + "' of " + source + ": " + e.what());
+    }
     WeightSpec out = spec;
     out.quantization = std::move(encoded.specs.front().quantization);
     out_specs.push_back(std::move(out));
