@@ -2,6 +2,7 @@
 // over raw sockets. Saves, loads, caching headers, ranges, CORS, listing, removal, the token, and
 // bad input (each followed by a good request, to show the server keeps serving).
 #include "serve_harness.hpp"
+#include "test_errors.hpp"
 #include "test_support.hpp"
 
 #include <modelport/json.hpp>
@@ -121,6 +122,41 @@ BOOST_AUTO_TEST_CASE(save_then_load_from_the_store_and_over_http) {
   BOOST_REQUIRE_MESSAGE(put.status == 200, put.body);
   BOOST_TEST((fetch_weights(server.port(), "team/x") == weights2));
   BOOST_TEST(server.stop() == 0);
+}
+
+// Any scheme can be the store: the browser schemes' plugins keep their data under
+// MODELPORT_DATA_DIR, which the server inherits.
+BOOST_AUTO_TEST_CASE(indexeddb_and_localstorage_stores) {
+  for (const std::string store : {"indexeddb://", "localstorage://team"}) {
+    BOOST_TEST_CONTEXT("store " << store) {
+      TempDir data;
+      ScopedEnv env("MODELPORT_DATA_DIR", data.path().c_str());
+      ServeProcess server(store);
+      HttpResponse saved = request(server.port(), "POST", "/models/a/b", tfjs_upload(), {kMultipart});
+      BOOST_REQUIRE_MESSAGE(saved.status == 200, saved.body);
+      BOOST_TEST((fetch_weights(server.port(), "a/b") == tfjs_weights()));
+      auto models = json::parse(request(server.port(), "GET", "/models").body).at("models").as_array();
+      BOOST_REQUIRE_EQUAL(models.size(), 1u);
+      BOOST_TEST(models[0].at("name").as_string() == "a/b");
+      BOOST_TEST(request(server.port(), "DELETE", "/models/a/b").status == 200);
+      expect_json_error(request(server.port(), "GET", "/models/a/b/model.json"), 404, "not_found");
+      BOOST_TEST(server.stop() == 0);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(connection_limit) {
+  TempDir dir;
+  ServeProcess server(dir.path().string(), {"--max-connections", "2"});
+  Connection first(server.port()), second(server.port());
+  first.send("GET /models HTTP/1.1\r\nHost: x\r\n\r\n");
+  BOOST_TEST(first.read_response().status == 200);
+  second.send("GET /models HTTP/1.1\r\nHost: x\r\n\r\n");
+  BOOST_TEST(second.read_response().status == 200);
+  Connection third(server.port());  // accepted by the kernel, closed by the server at once
+  BOOST_TEST(third.closed_by_server(5s));
+  first.send("GET /models HTTP/1.1\r\nHost: x\r\n\r\n");  // the two admitted ones are still served
+  BOOST_TEST(first.read_response().status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(etag_range_head_cors_on_one_keep_alive_connection) {
