@@ -37,9 +37,11 @@ constexpr const char* kUsage =
     "                         (what JSON.stringify({...localStorage}) gives in a browser); - is stdout\n"
     "  import [--clear] FILE  set every key of such a JSON object, all or nothing (values must be\n"
     "                         strings; the quota applies); --clear empties the origin first; - is stdin\n"
-    "  purge                  remove every key under tensorflowjs_models/ (tfjs's\n"
+    "  purge [--json]         remove every key under tensorflowjs_models/ (tfjs's\n"
     "                         purgeLocalStorageArtifacts) and print the model paths removed\n"
-    "  usage                  print the store file, its key count and its use of the quota\n"
+    "                         (--json: a JSON array of them)\n"
+    "  usage [--json]         print the store file, its key count and its use of the quota\n"
+    "                         (--json: {origin, file, exists, keys, used, quota, free})\n"
     "\n"
     "options (each also read from the global -o origin=, -o data_dir=, -o quota=):\n"
     "  --origin O     the origin (else MODELPORT_ORIGIN, else 'default')\n"
@@ -77,6 +79,7 @@ struct Args {
   std::optional<std::string> origin, data_dir, quota;
   bool clear = false;
   bool help = false;
+  bool json = false;  // purge, usage: one JSON document on stdout
   std::string bad;
 };
 
@@ -106,6 +109,8 @@ Args parse(std::span<const std::string> args) {
       continue;
     } else if (arg == "--clear") {
       a.clear = true;
+    } else if (arg == "--json") {
+      a.json = true;
     } else if (arg.starts_with("-") && arg != "-") {
       a.bad = "unknown option '" + arg + "'";
     } else if (a.action.empty()) {
@@ -303,7 +308,13 @@ int run_purge(const Args& a) {
     ls::WebStorage store = open(s, ls::WebStorage::Mode::read_write);
     paths = ls::purge_local_storage_artifacts(store);
   }
-  for (const auto& p : paths) std::cout << p << '\n';
+  if (a.json) {
+    bj::array list;
+    for (const auto& p : paths) list.emplace_back(p);
+    std::cout << json::stringify(list) << '\n';
+  } else {
+    for (const auto& p : paths) std::cout << p << '\n';
+  }
   if (!global_options().quiet) std::cerr << "purged " << paths.size() << " models from " << origin_text(s) << '\n';
   return kExitOk;
 }
@@ -318,6 +329,18 @@ int run_usage(const Args& a) {
     keys = store.length();
     used = store.used_units();
   });
+  if (a.json) {
+    bj::object o;
+    o["origin"] = s.location.origin;
+    o["file"] = s.location.file.string();
+    o["exists"] = store.exists();
+    o["keys"] = keys;
+    o["used"] = used;
+    o["quota"] = s.quota == ls::kUnlimitedQuota ? bj::value("unlimited") : bj::value(s.quota);
+    if (s.quota != ls::kUnlimitedQuota) o["free"] = used < s.quota ? s.quota - used : 0;
+    std::cout << json::stringify(o) << '\n';
+    return kExitOk;
+  }
   std::cout << "origin:  " << s.location.origin << '\n'
             << "file:    " << s.location.file.string() << (store.exists() ? "" : " (not created yet)") << '\n'
             << "keys:    " << keys << '\n'
@@ -335,6 +358,7 @@ int run_localstorage(std::span<const std::string> args) {
   if (a.help) return usage();
   if (!a.bad.empty()) return usage(a.bad);
   if (a.clear && a.action != "import") return usage("--clear is an option of import");
+  if (a.json && a.action != "purge" && a.action != "usage") return usage("--json is an option of purge and usage");
   try {
     if (a.action == "export") return run_export(a);
     if (a.action == "import") return run_import(a);
