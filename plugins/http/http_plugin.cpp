@@ -105,7 +105,7 @@ class HttpHandler final : public sdk::Handler {
     std::vector<OwnedBytes> shards = client.fetch_shards(urls, max_bytes, total);
     if (layout_matches) {
       std::vector<std::uint64_t> sizes;
-      for (const auto& s : shards) sizes.push_back(s.size);
+      for (const auto& s : shards) sizes.push_back(s.size());
       if (auto problem = group_size_problem(layout, urls, sizes)) {
         throw Error(Code::corrupt, "loading " + url_ + ": " + *problem);
       }
@@ -113,12 +113,13 @@ class HttpHandler final : public sdk::Handler {
     // Manifest order, one buffer per shard as tfjs returns them; the core keeps each buffer and
     // frees it through the hook when the last weight referring to it is gone.
     for (auto& s : shards) {
-      if (s.size == 0) {
+      if (s.size() == 0) {
         sink.append_copy({});
         continue;
       }
-      std::byte* raw = s.data.release();
-      sink.append_owned(std::span<const std::byte>(raw, s.size), [raw] { delete[] raw; });
+      const std::size_t size = s.size();
+      std::byte* raw = s.release();
+      sink.append_owned(std::span<const std::byte>(raw, size), [raw, size] { OwnedBytes::free_bytes(raw, size); });
     }
   }
 
