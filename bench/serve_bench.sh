@@ -25,8 +25,9 @@
 #   --threads N        server threads: modelport --threads and nginx worker_processes (default 2)
 #   --upload-mb N      weight megabytes of the uploaded model (default 100)
 #   --keep             keep the work folder (logs, configs) in bench/out/serve-work
+# Environment: NGINX_SENDFILE=on|off (default on), NGINX_EXTRA='directives;' added to nginx's http{}.
 #
-# Needs: nginx (nginx-light), wrk, curl, node and tests/interop/node_modules (npm ci --prefix tests/interop).
+# Needs: nginx (nginx-light), wrk, curl, awk, node and tests/interop/node_modules (npm ci --prefix tests/interop).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -87,6 +88,7 @@ to_bytes() {
     *) echo "$v" ;;
   esac
 }
+calc() { awk "BEGIN {print $1}"; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 # start_modelport STORE [ARGS...]: starts the server, sets $mp_pid and $mp_url.
@@ -150,7 +152,8 @@ error_log $work/nginx/logs/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
-  sendfile on;
+  sendfile ${NGINX_SENDFILE:-on};
+  ${NGINX_EXTRA:-}
   tcp_nopush on;
   keepalive_requests 1000000;
   keepalive_timeout 75s;
@@ -183,7 +186,7 @@ EOF
 
   echo "shards: $n x 4 MiB, $connections connections, wrk -t$wrk_threads, $duration per round, $rounds rounds, server threads $threads"
   echo "  modelport: $cli serve --store file://$store/models --port 0 --threads $threads"
-  echo "  nginx:     nginx -p $work/nginx -c nginx.conf (worker_processes $threads, sendfile on)"
+  echo "  nginx:     nginx -p $work/nginx -c nginx.conf (worker_processes $threads, sendfile ${NGINX_SENDFILE:-on} ${NGINX_EXTRA:-})"
   echo "  client:    wrk -t$wrk_threads -c$connections -d$duration -s shards.lua URL"
   : >"$work/modelport.rps"
   : >"$work/nginx.rps"
@@ -196,14 +199,14 @@ EOF
       rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk-$who-$r.txt")
       errors=$(grep -E 'Non-2xx|Socket errors' "$work/wrk-$who-$r.txt" || true)
       echo "$rps" >>"$work/$who.rps"
-      printf '  round %d %-9s %10.1f req/s %9.1f MiB/s %s\n' "$r" "$who" "$rps" "$(echo "$rps * 4" | bc -l)" "$errors"
+      printf '  round %d %-9s %10.1f req/s %9.1f MiB/s %s\n' "$r" "$who" "$rps" "$(calc "$rps * 4")" "$errors"
     done
   done
   local mp ng
   mp=$(median <"$work/modelport.rps")
   ng=$(median <"$work/nginx.rps")
   printf 'shards median: modelport %.1f req/s (%.1f MiB/s), nginx %.1f req/s (%.1f MiB/s), ratio %.2f (target >= 0.80)\n' \
-    "$mp" "$(echo "$mp * 4" | bc -l)" "$ng" "$(echo "$ng * 4" | bc -l)" "$(echo "$mp / $ng" | bc -l)"
+    "$mp" "$(calc "$mp * 4")" "$ng" "$(calc "$ng * 4")" "$(calc "$mp / $ng")"
   stop_modelport
   kill -TERM "$nginx_pid"
   wait "$nginx_pid" || true
@@ -268,9 +271,9 @@ EOF
     ms=$(echo "$line" | awk '{print $3}')
     body=$(echo "$line" | awk '{print $8}')
     echo "$ms" >>"$work/upload.ms"
-    echo "($peak - $before) * 1024 / $body" | bc -l >>"$work/upload.ratio"
+    calc "($peak - $before) * 1024 / $body" >>"$work/upload.ratio"
     printf '  round %d: %s ms, server RSS before %d KiB, peak %d KiB: +%.1f MiB = %.2f x the %d weight bytes (%s)\n' \
-      "$r" "$ms" "$before" "$peak" "$(echo "($peak - $before) / 1024" | bc -l)" "$(tail -1 "$work/upload.ratio")" "$body" \
+      "$r" "$ms" "$before" "$peak" "$(calc "($peak - $before) / 1024")" "$(tail -1 "$work/upload.ratio")" "$body" \
       "$(echo "$line" | awk '{print $5, $6}')"
   done
   exec 7>&-
