@@ -428,6 +428,55 @@ std::optional<std::string> rewrite_lone_surrogates(std::string_view text) {
   return out;
 }
 
+// JSON.parse reads a number with any exponent (1e99999999999 is Infinity, 1e-99999999999 is 0);
+// Boost.JSON 1.81 fails with exponent_overflow past 32-bit exponents. Shortens every exponent of
+// more than 9 significant digits to 999999999, outside strings. For a text shorter than
+// kExponentClampTextLimit the value is the same: the mantissa's own decimal exponent is then
+// smaller than 5e8 in magnitude, so both exponents give an infinity or a zero of the same sign
+// (to_double/out_of_range_value decide which). Returns nullopt when nothing was shortened.
+constexpr std::size_t kExponentClampTextLimit = 500'000'000;
+
+std::optional<std::string> clamp_long_exponents(std::string_view text) {
+  std::string out;
+  bool rewrote = false;
+  std::size_t copied = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    // Outside strings an 'e' after a digit can only be a number's exponent ("true" and "false"
+    // have letters before theirs).
+    if ((c != 'e' && c != 'E') || i == 0 || text[i - 1] < '0' || text[i - 1] > '9') continue;
+    std::size_t digits = i + 1;
+    if (digits < text.size() && (text[digits] == '+' || text[digits] == '-')) ++digits;
+    std::size_t first_significant = digits;
+    while (first_significant < text.size() && text[first_significant] == '0') ++first_significant;
+    std::size_t end = first_significant;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    if (end - first_significant > 9) {
+      out.append(text.data() + copied, digits - copied);
+      out.append("999999999");
+      copied = end;
+      rewrote = true;
+    }
+    i = end - 1;
+  }
+  if (!rewrote) return std::nullopt;
+  out.append(text.data() + copied, text.size() - copied);
+  return out;
+}
+
 }  // namespace
 
 boost::json::value parse(std::string_view text, std::string_view source) {
@@ -450,7 +499,16 @@ boost::json::value parse(std::string_view text, std::string_view source) {
   // One buffer with more=false: Boost consumes trailing whitespace and stops at the first byte
   // after the value, so a short count means trailing garbage. On failure the count is the
   // offset where the parser gave up.
-  const std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+  std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+  // Rare path: an exponent too long for Boost (offsets in later errors count the shortened text).
+  std::optional<std::string> clamped;
+  if (ec == boost::json::error::exponent_overflow && text.size() < kExponentClampTextLimit &&
+      (clamped = clamp_long_exponents(text))) {
+    text = *clamped;
+    parser.reset();
+    ec = {};
+    consumed = parser.write_some(false, text.data(), text.size(), ec);
+  }
   if (ec) throw_parse_error(source, consumed, ec);
   if (consumed < text.size()) {
     throw_parse_error(source, consumed, boost::json::make_error_code(boost::json::error::extra_data));
