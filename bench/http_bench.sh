@@ -97,7 +97,7 @@ cleanup() {
     kill "$nginx_pid" 2>/dev/null || true
     wait "$nginx_pid" 2>/dev/null || true
   fi
-  rm -rf "$work"
+  rm -rf "$work" "${shm:-/nonexistent}"
 }
 trap cleanup EXIT
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})' 2>/dev/null ||
@@ -144,16 +144,24 @@ n_shards=$(ls "$src" | grep -c '^group1-shard.*\.bin$')
   done
 } >"$work/curl.cfg"
 
+# For context, curl keeping the bytes in memory as a loader must (files on tmpfs), not dropping
+# them into /dev/null from one small reused buffer.
+shm=/dev/shm/modelport-http-bench-$$
+sed "s|output = \"/dev/null\"|output = \"$shm/f\"|" "$work/curl.cfg" | awk -v d="$shm" '
+  /^output/ { n++; print "output = \"" d "/" n "\""; next } { print }' >"$work/curl-tmpfs.cfg"
+
 summary_dir="$work/summary"
 mkdir -p "$summary_dir"
 compare_args=(--bytes "$bytes" --rounds "$rounds" --warmup 1)
 notes=(--note "source: nginx $("$nginx" -v 2>&1 | sed 's/.*\///') on 127.0.0.1 (sendfile, 1 worker), $n_shards x 4 MiB shards, page cache warm"
   --note "modelport: modelport-bench-io load (modelport::load over http://, then an XOR pass over every weight byte)"
-  --note "curl: one process for all URLs, bodies to /dev/null (no buffer kept)")
+  --note "curl: one process for all URLs, one keep-alive connection (serial) or up to $connections (-Z); bodies to /dev/null (no buffer kept)"
+  --note "curl-tmpfs: curl serial writing every body to a file on /dev/shm (bytes kept in memory, as a loader must; not a target)")
 cmds=(--name "modelport-c$connections" --cmd "$io load $base/model.json -o connections=$connections 2>/dev/null"
   --name modelport-c1 --cmd "$io load $base/model.json -o connections=1 2>/dev/null"
   --name curl-serial --cmd "curl -s -K $work/curl.cfg"
-  --name "curl-parallel$connections" --cmd "curl -s --no-progress-meter -Z --parallel-max $connections -K $work/curl.cfg")
+  --name "curl-parallel$connections" --cmd "curl -s --no-progress-meter -Z --parallel-max $connections -K $work/curl.cfg"
+  --name curl-tmpfs --cmd "rm -rf $shm && mkdir -p $shm && curl -s -K $work/curl-tmpfs.cfg")
 if ((tfjs)); then
   cmds+=(--name tfjs --cmd "cd $REPO_ROOT/tests/interop && node http_load_bench.mjs $base/model.json 2>/dev/null")
   notes+=(--note "tfjs: tf.io.http(url).load() in Node $(node --version) (global fetch), then a pass over every weight word")

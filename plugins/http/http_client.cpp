@@ -14,6 +14,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -152,6 +153,9 @@ struct Client::Impl {
   asio::io_context ioc;
   std::unique_ptr<ssl::context> tls_context;
   std::deque<Connection> connections;  // deque: addresses stay valid as it grows
+  // One helper thread maps and populates shard buffers, so that the kernel's zeroing of a new
+  // buffer overlaps with reading the other connections instead of stalling them.
+  std::unique_ptr<asio::thread_pool> allocator;
 
   // Set when the current batch must end: the first fatal error or cancellation.
   bool stopping = false;
@@ -162,6 +166,17 @@ struct Client::Impl {
 
   ~Impl() {
     for (auto& c : connections) c.reset();
+    if (allocator) allocator->join();
+  }
+
+  awaitable<OwnedBytes> allocate(std::size_t size) {
+    if (size < 1024 * 1024 || settings.connections == 1) co_return OwnedBytes::allocate(size);
+    if (!allocator) allocator = std::make_unique<asio::thread_pool>(1);
+    OwnedBytes bytes = co_await asio::co_spawn(
+        allocator->get_executor(), [size]() -> awaitable<OwnedBytes> { co_return OwnedBytes::allocate(size); },
+        asio::use_awaitable);
+    throw_if_stopping();
+    co_return bytes;
   }
 
   Connection& connection(std::size_t index) {
@@ -475,7 +490,7 @@ struct Client::Impl {
         job.bytes = OwnedBytes{};
       } else if (head.content_length && !head.chunked) {
         const auto size = static_cast<std::size_t>(*head.content_length);
-        job.bytes = OwnedBytes::allocate(size);
+        job.bytes = co_await allocate(size);
         co_await read_exact_body(s, c, job.bytes.data(), size, url);
         if (c.buffer.size() != 0) keep = false;  // bytes beyond Content-Length: do not trust the stream
       } else {
