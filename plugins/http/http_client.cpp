@@ -372,7 +372,7 @@ struct Client::Impl {
   // the connection closed).
   template <class Stream, class Out>
   awaitable<bool> read_parsed_body(Stream& s, Connection& c, http::response_parser<http::buffer_body>& parser,
-                                   Out& out, std::uint64_t limit, const std::string& url) {
+                                   Out& out, std::uint64_t limit, const std::string& url, std::uint64_t& counted) {
     std::vector<char> piece(std::min<std::uint64_t>(kReadPiece, limit + 1));
     while (!parser.is_done()) {
       parser.get().body().data = piece.data();
@@ -389,7 +389,7 @@ struct Client::Impl {
       }
       const auto* first = reinterpret_cast<const typename Out::value_type*>(piece.data());
       out.insert(out.end(), first, first + got);
-      if (got && hooks.progress) progress_piece(got, url);
+      if (got) progress_piece(got, url, counted);
       if (ec) {
         throw Retryable{"the body from " + url + " broke off after " + std::to_string(out.size()) + " bytes: " +
                             (ec == beast::error::timeout ? "timed out" : ec.message()),
@@ -402,18 +402,19 @@ struct Client::Impl {
   // Reads a Content-Length body straight into `dest`: what the header read already buffered is
   // copied, the rest goes from the socket into place.
   template <class Stream>
-  awaitable<void> read_exact_body(Stream& s, Connection& c, std::byte* dest, std::size_t size, const std::string& url) {
+  awaitable<void> read_exact_body(Stream& s, Connection& c, std::byte* dest, std::size_t size, const std::string& url,
+                                  std::uint64_t& counted) {
     std::size_t have = std::min(c.buffer.size(), size);
     if (have) std::memcpy(dest, c.buffer.data().data(), have);
     c.buffer.consume(have);
-    if (have && hooks.progress) progress_piece(have, url);
+    if (have) progress_piece(have, url, counted);
     while (have < size) {
       beast::error_code ec;
       expire(c);
       const std::size_t n = co_await s.async_read_some(asio::buffer(dest + have, size - have), with_ec(ec));
       throw_if_stopping();
       have += n;
-      if (n && hooks.progress) progress_piece(n, url);
+      if (n) progress_piece(n, url, counted);
       if (ec) {
         throw Retryable{"truncated body from " + url + ": " + std::to_string(have) + " of " + std::to_string(size) +
                             " bytes (Content-Length) arrived, then " +
@@ -429,8 +430,10 @@ struct Client::Impl {
   std::uint64_t progress_reported = 0;
   std::optional<std::uint64_t> progress_total;
   bool progress_enabled = false;  // only shard batches report progress
-  void progress_piece(std::size_t n, const std::string& url) {
-    if (!progress_enabled) return;
+  // `counted` is the request's own share, taken back when the request is retried.
+  void progress_piece(std::size_t n, const std::string& url, std::uint64_t& counted) {
+    if (!progress_enabled || !hooks.progress) return;
+    counted += n;
     progress_done += n;
     // Every MiB is often enough for a progress bar and keeps the callback cheap.
     if (progress_done - progress_reported >= (1u << 20)) {
@@ -460,6 +463,7 @@ struct Client::Impl {
     std::optional<std::uint64_t> max_bytes;  // shard: most bytes the manifest leaves
     const MultipartLayout* layout = nullptr;
     const std::vector<std::span<const std::byte>>* chunks = nullptr;
+    std::uint64_t progressed = 0;            // bytes of this request reported as progress
     // results
     TextResponse text;
     OwnedBytes bytes;
@@ -491,12 +495,12 @@ struct Client::Impl {
       } else if (head.content_length && !head.chunked) {
         const auto size = static_cast<std::size_t>(*head.content_length);
         job.bytes = co_await allocate(size);
-        co_await read_exact_body(s, c, job.bytes.data(), size, url);
+        co_await read_exact_body(s, c, job.bytes.data(), size, url, job.progressed);
         if (c.buffer.size() != 0) keep = false;  // bytes beyond Content-Length: do not trust the stream
       } else {
         std::vector<std::byte> grown;
         const std::uint64_t limit = job.max_bytes.value_or(std::uint64_t(1) << 40);
-        const bool whole_body = co_await read_parsed_body(s, c, parser, grown, limit, url);
+        const bool whole_body = co_await read_parsed_body(s, c, parser, grown, limit, url, job.progressed);
         if (!whole_body) {
           throw Error(Code::corrupt, job.verb + " " + url + ": more bytes arrived than the manifest leaves for this shard (" +
                                          std::to_string(limit) + " bytes)");
@@ -525,7 +529,8 @@ struct Client::Impl {
         // Only a snippet is needed: take what is buffered and drop the connection.
         body.assign(static_cast<const char*>(c.buffer.data().data()), std::min<std::size_t>(c.buffer.size(), limit));
       } else {
-        whole = co_await read_parsed_body(s, c, parser, body, limit, url);
+        std::uint64_t not_counted = 0;  // only shard bytes are progress
+        whole = co_await read_parsed_body(s, c, parser, body, limit, url, not_counted);
         if (!whole && disposition == Disposition::success) {
           throw Error(Code::corrupt, job.verb + " " + url + ": the response is more than the " + std::to_string(limit) +
                                          " bytes accepted");
@@ -590,6 +595,7 @@ struct Client::Impl {
       }
       throw_if_stopping();
       c.reset();
+      progress_done -= std::exchange(job.progressed, 0);  // the next attempt reads those bytes again
       // A keep-alive connection the server had already closed: one free retry on a fresh one.
       if (retry->before_response && !stale_retry_used) {
         stale_retry_used = true;

@@ -361,6 +361,23 @@ BOOST_AUTO_TEST_CASE(progress_reaches_the_total) {
   BOOST_TEST(total.value_or(0) == 12000u);
 }
 
+BOOST_AUTO_TEST_CASE(a_retried_partial_body_is_not_counted_twice) {
+  std::atomic<int> calls{0};
+  ScriptedServer server(tiny_server([&](int fd, const Request& r, bool& keep) {
+    if (r.target != kShard2 || calls++ > 0) return false;
+    // Big enough to be reported as progress before the connection drops.
+    respond(fd, 200, "OK", {{"Content-Length", std::to_string(tiny().shard2.size())}}, tiny().shard2.substr(0, 3000));
+    keep = false;
+    return true;
+  }));
+  LoadOptions o = with({{"retry_delay_ms", "1"}});
+  std::uint64_t last = 0;
+  o.on_progress = [&](const Progress& p) { last = p.bytes_done; };
+  BOOST_TEST(weight_bytes(load_url(server.url("/m/model.json"), o)) == tiny().all());
+  BOOST_TEST(server.hits(kShard2) == 2);
+  BOOST_TEST(last == 12000u);
+}
+
 BOOST_AUTO_TEST_CASE(cancellation_stops_a_stalled_load) {
   ScriptedServer* self = nullptr;
   ScriptedServer server(tiny_server([&self](int, const Request& r, bool& keep) {
