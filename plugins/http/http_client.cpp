@@ -542,7 +542,13 @@ struct Client::Impl {
 
     switch (disposition) {
       case Disposition::redirect:
-        if (head.location.empty()) break;  // a 3xx without a target is an answer like any other
+        if (head.location.empty()) {
+          // A 3xx without a target is an answer like any other; for a shard, a failed one.
+          if (job.mode == Mode::shard) {
+            throw Error(Code::unavailable, describe_status_failure(job.verb, url, head, body) + " (a redirect without a Location)");
+          }
+          break;
+        }
         if (job.mode == Mode::upload && head.status != 307 && head.status != 308) {
           // fetch would follow this with a bodiless GET and report that GET's answer; an error
           // that says where the upload should go is more useful.

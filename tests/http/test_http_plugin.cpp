@@ -265,6 +265,10 @@ BOOST_AUTO_TEST_CASE(redirects_are_followed_and_bounded) {
       keep = respond(fd, 308, "Permanent Redirect", {{"Location", "../moved/group1-shard1of2.bin"}}, "moved");
       return true;
     }
+    if (r.target == "/nowhere/group1-shard1of2.bin") {
+      keep = respond(fd, 302, "Found", {}, "");
+      return true;
+    }
     if (r.target.starts_with("/loop")) {
       keep = respond(fd, 307, "Temporary Redirect", {{"Location", "/loop" + std::to_string(r.target.size())}}, "");
       return true;
@@ -276,6 +280,9 @@ BOOST_AUTO_TEST_CASE(redirects_are_followed_and_bounded) {
   BOOST_TEST(server.hits("/moved/group1-shard1of2.bin") == 1);
   std::string e = error_of([&] { load_url(server.url("/loop/model.json")); });
   BOOST_TEST(contains(e, "more than 5 redirects"));
+  e = error_of([&] { load_url(server.url("/nowhere/model.json")); });
+  BOOST_TEST(contains(e, "HTTP 302 Found from GET " + server.url("/nowhere/group1-shard1of2.bin")));
+  BOOST_TEST(contains(e, "without a Location"));
 }
 
 BOOST_AUTO_TEST_CASE(slow_response_times_out) {
