@@ -20,3 +20,5 @@
 #include <modelport/model_management.hpp>
 #include <modelport/plugins.hpp>
 #include <modelport/browser_files.hpp>
+#include <modelport/digests.hpp>
+#include <modelport/limits.hpp>
