@@ -332,7 +332,7 @@ struct Client::Impl {
 
   template <class Stream>
   awaitable<ResponseHead> exchange(Stream& s, Connection& c, const Endpoint& ep, const std::string& url,
-                                   const std::string& verb, http::response_parser<http::buffer_body>& parser,
+                                   const std::string& verb, std::optional<http::response_parser<http::buffer_body>>& parser,
                                    std::optional<std::uint64_t> content_length = std::nullopt,
                                    const std::string& content_type = {},
                                    const std::vector<asio::const_buffer>& body = {}) {
@@ -353,18 +353,25 @@ struct Client::Impl {
         break;
       }
     }
-    parser.header_limit(64 * 1024);
-    parser.body_limit(boost::none);
-    expire(c);
-    co_await http::async_read_header(s, c.buffer, parser, with_ec(ec));
-    throw_if_stopping();
-    if (ec) {
-      std::string cause = ec == beast::error::timeout ? "no response within " + std::to_string(settings.timeout.count()) + " ms"
-                                                      : ec.message();
-      if (write_error) cause = "the connection failed while sending the request body (" + cause + ")";
-      throw Retryable{"no valid response from " + url + ": " + cause, {}, c.reused && !write_error};
+    // Interim 1xx answers (100 Continue, 103 Early Hints) come before the real one: skip them,
+    // as fetch does. Each response needs a fresh parser.
+    for (;;) {
+      parser.emplace();
+      parser->header_limit(64 * 1024);
+      parser->body_limit(boost::none);
+      expire(c);
+      co_await http::async_read_header(s, c.buffer, *parser, with_ec(ec));
+      throw_if_stopping();
+      if (ec) {
+        std::string cause = ec == beast::error::timeout ? "no response within " + std::to_string(settings.timeout.count()) + " ms"
+                                                        : ec.message();
+        if (write_error) cause = "the connection failed while sending the request body (" + cause + ")";
+        throw Retryable{"no valid response from " + url + ": " + cause, {}, c.reused && !write_error};
+      }
+      const unsigned status = parser->get().result_int();
+      if (status < 100 || status >= 200 || status == 101) break;
     }
-    co_return head_of(parser);
+    co_return head_of(*parser);
   }
 
   // Reads a body through the parser (chunked, or delimited by the end of the connection) into
@@ -471,7 +478,7 @@ struct Client::Impl {
 
   template <class Stream>
   awaitable<Step> attempt(Stream& s, Connection& c, const Endpoint& ep, const std::string& url, Job& job) {
-    http::response_parser<http::buffer_body> parser;
+    std::optional<http::response_parser<http::buffer_body>> parser;  // set by exchange
     ResponseHead head;
     if (job.mode == Mode::upload) {
       std::vector<asio::const_buffer> body;
@@ -490,7 +497,7 @@ struct Client::Impl {
         c.reset();
         throw Error(Code::corrupt, job.verb + " " + url + ": " + *problem);
       }
-      if (parser.is_done()) {
+      if (parser->is_done()) {
         job.bytes = OwnedBytes{};
       } else if (head.content_length && !head.chunked) {
         const auto size = static_cast<std::size_t>(*head.content_length);
@@ -500,7 +507,7 @@ struct Client::Impl {
       } else {
         std::vector<std::byte> grown;
         const std::uint64_t limit = job.max_bytes.value_or(std::uint64_t(1) << 40);
-        const bool whole_body = co_await read_parsed_body(s, c, parser, grown, limit, url, job.progressed);
+        const bool whole_body = co_await read_parsed_body(s, c, *parser, grown, limit, url, job.progressed);
         if (!whole_body) {
           throw Error(Code::corrupt, job.verb + " " + url + ": more bytes arrived than the manifest leaves for this shard (" +
                                          std::to_string(limit) + " bytes)");
@@ -518,7 +525,7 @@ struct Client::Impl {
     std::string body;
     const std::uint64_t limit = disposition == Disposition::success ? job.limit : kErrorBodyLimit;
     bool whole = true;
-    if (!parser.is_done()) {
+    if (!parser->is_done()) {
       if (head.content_length && !head.chunked && *head.content_length > limit) {
         whole = false;
         if (disposition == Disposition::success) {
@@ -530,7 +537,7 @@ struct Client::Impl {
         body.assign(static_cast<const char*>(c.buffer.data().data()), std::min<std::size_t>(c.buffer.size(), limit));
       } else {
         std::uint64_t not_counted = 0;  // only shard bytes are progress
-        whole = co_await read_parsed_body(s, c, parser, body, limit, url, not_counted);
+        whole = co_await read_parsed_body(s, c, *parser, body, limit, url, not_counted);
         if (!whole && disposition == Disposition::success) {
           throw Error(Code::corrupt, job.verb + " " + url + ": the response is more than the " + std::to_string(limit) +
                                          " bytes accepted");

@@ -3,7 +3,7 @@
 // reading, and its shard checks; plus the URL handling a Location header goes through.
 //
 // Invariants: nothing but sdk::Error comes out of the plugin's functions; a complete response
-// with a Content-Length has exactly that many body bytes; a body never exceeds the limit; an
+// with a Content-Length has exactly that many body bytes (none for 1xx, 204 and 304); a body never exceeds the limit; an
 // accepted shard is a 2xx that is not an HTML page and fits its bound.
 #include "response_parse.hpp"
 
@@ -34,7 +34,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const ParsedResponse response = parse_response(bytes, limit);
   if (response.complete) {
     check(response.body.size() <= limit);
-    if (response.head.content_length && !response.head.chunked) check(response.body.size() == *response.head.content_length);
+    // 1xx, 204 and 304 answers have no body whatever their headers say.
+    const unsigned status = response.head.status;
+    const bool bodiless = (status >= 100 && status < 200) || status == 204 || status == 304;
+    if (bodiless) {
+      check(response.body.empty());
+    } else if (response.head.content_length && !response.head.chunked) {
+      check(response.body.size() == *response.head.content_length);
+    }
   } else {
     check(!response.error.empty());
   }

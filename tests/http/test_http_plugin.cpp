@@ -155,6 +155,16 @@ BOOST_AUTO_TEST_CASE(chunked_bodies) {
   BOOST_TEST(weight_bytes(load_url(server.url("/m/model.json"))) == tiny().all());
 }
 
+BOOST_AUTO_TEST_CASE(interim_1xx_answers_are_skipped) {
+  ScriptedServer server(tiny_server([](int fd, const Request& r, bool& keep) {
+    if (r.target != kShard2) return false;
+    send_all(fd, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
+    keep = respond(fd, 200, "OK", {}, tiny().shard2);
+    return true;
+  }));
+  BOOST_TEST(weight_bytes(load_url(server.url("/m/model.json"))) == tiny().all());
+}
+
 BOOST_AUTO_TEST_CASE(html_404_page_instead_of_a_shard_is_not_retried) {
   ScriptedServer server(tiny_server([](int fd, const Request& r, bool& keep) {
     if (r.target != kShard2) return false;
