@@ -90,6 +90,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Reply serve_file(const ServedModel& model, const std::string& file, bool head);
   void run_blocking(std::function<Reply()> work);
   void send(Reply reply);
+  void write_some(bool close);
   void on_written(beast::error_code ec, bool close);
   void close();
   void linger();
@@ -110,6 +111,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool linger_ = false;            // the response is sent before the request body was read
   std::uint64_t lingered_ = 0;     // bytes discarded while lingering
   http::response<http::buffer_body> response_;
+  std::optional<http::response_serializer<http::buffer_body>> serializer_;
   Reply pending_;  // keeps the body of response_ alive while it is written
 };
 
@@ -634,13 +636,22 @@ void Session::send(Reply reply) {
   }
   response_.keep_alive(keep_alive);
   linger_ = !keep_alive && parser_ && parser_->is_header_done() && !parser_->is_done();
+  serializer_.emplace(response_);
+  write_some(!keep_alive);
+}
+
+// The response goes out in pieces, each with its own deadline: the write timeout limits how long
+// the client may stall, not how long a big shard may take on a slow link.
+void Session::write_some(bool close_after) {
   stream_.expires_after(server_.options().io_timeout);
-  http::async_write(stream_, response_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-    self->on_written(ec, !keep_alive);
+  http::async_write_some(stream_, *serializer_, [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+    if (!ec && !self->serializer_->is_done()) return self->write_some(close_after);
+    self->on_written(ec, close_after);
   });
 }
 
 void Session::on_written(beast::error_code ec, bool close_after) {
+  serializer_.reset();
   pending_ = Reply();
   parser_.reset();
   if (!ec && close_after && linger_) return linger();

@@ -24,7 +24,7 @@ struct ServerOptions {
   std::uint64_t max_other_body = 64 * 1024;   // body of a request that is not an upload
   std::chrono::seconds header_timeout{30};    // from the first byte to the end of the headers
   std::chrono::seconds idle_timeout{75};      // keep-alive wait for the next request
-  std::chrono::seconds io_timeout{60};        // each body read, each response write
+  std::chrono::seconds io_timeout{60};        // a body read or response write making no progress
   std::chrono::seconds shutdown_grace{10};    // in-flight requests may finish within this
   std::filesystem::path spool_folder;         // uploads are spooled here; empty: $TMPDIR or /tmp
 };
