@@ -5,6 +5,7 @@
 #include <modelport/weight_spec.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <functional>
 
@@ -68,6 +69,11 @@ Quantization quantization_from_json(const bj::value& value, std::string_view wei
     } else if (key == "min" || key == "scale") {
       auto number = detail::as_number(kv.value());
       if (!number) throw_corrupt(context, weight_label(weight) + " has a quantization " + std::string(key) + " that is not a number");
+      // A literal beyond the double range (1e999) reads as an infinity, which no reader can use and
+      // JSON.stringify would write back as null: refused here rather than at decode time.
+      if (!std::isfinite(*number)) {
+        throw_corrupt(context, weight_label(weight) + " has a quantization " + std::string(key) + " that is not finite");
+      }
       (key == "min" ? q.min : q.scale) = *number;
     } else if (key == "original_dtype") {
       if (!kv.value().is_string()) throw_corrupt(context, weight_label(weight) + " has an original_dtype that is not a string");

@@ -38,4 +38,23 @@ BOOST_AUTO_TEST_CASE(exponents_beyond_32_bits) {
   BOOST_TEST(parse_model_json(R"({"modelTopology":{"x":1e99999999999}})", "m.json").artifacts.topology_json() != nullptr);
 }
 
+// A quantization min or scale beyond the double range reads as an infinity, which decoding
+// cannot use and a saved copy would write as null (found by fuzz_model_json: the copy then
+// failed to parse with another error). Refused when the manifest is read, naming weight and file.
+BOOST_AUTO_TEST_CASE(infinite_quantization_parameters) {
+  for (const char* field : {R"("min":-1e999,"scale":0.5)", R"("min":0,"scale":1e400)"}) {
+    const std::string text = std::string(R"({"modelTopology":{},"weightsManifest":[{"paths":["a.bin"],"weights":[)") +
+                             R"({"name":"q","shape":[2],"dtype":"float32","quantization":{"dtype":"uint8",)" + field + "}}]}]}";
+    try {
+      parse_model_json(text, "m.json");
+      BOOST_FAIL("no error for " << field);
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      BOOST_TEST((e.code() == ErrorCode::corrupt));
+      BOOST_TEST(what.find("weight 'q' has a quantization") != std::string::npos, what);
+      BOOST_TEST(what.find("not finite in 'm.json'") != std::string::npos, what);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
