@@ -100,6 +100,7 @@ install(FILES
   "${PROJECT_SOURCE_DIR}/sdk/include/modelport/plugin_abi.h"
   "${PROJECT_SOURCE_DIR}/sdk/include/modelport/plugin.hpp"
   "${PROJECT_SOURCE_DIR}/sdk/include/modelport/plugin_storage.hpp"
+  "${PROJECT_SOURCE_DIR}/sdk/include/modelport/plugin_model_json.hpp"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/modelport" COMPONENT Development)
 if(MODELPORT_INSTALLED_TESTKIT AND IS_DIRECTORY "${PROJECT_SOURCE_DIR}/sdk/include/modelport/testkit")
   install(DIRECTORY "${PROJECT_SOURCE_DIR}/sdk/include/modelport/testkit/"

@@ -1,7 +1,7 @@
 #include "downloads.hpp"
 
 #include "file_store.hpp"
-#include "model_json_text.hpp"
+#include <modelport/plugin_model_json.hpp>
 
 #include <cerrno>
 #include <cstdlib>
@@ -73,7 +73,7 @@ void save_download(const std::string& url, const sdk::ArtifactsView& artifacts, 
     if (fs::exists(json_path, ec) || (with_weights && fs::exists(weights_path, ec))) continue;
     std::vector<std::string> paths;
     if (with_weights) paths.push_back("./" + base + ".weights.bin");
-    std::string json = model_json(artifacts, single_group_manifest(paths, artifacts), Layout::browser);
+    std::string json = sdk::model_json_text(artifacts, sdk::single_group_manifest(paths, artifacts), sdk::ModelJsonLayout::browser);
     std::span<const std::byte> json_bytes(reinterpret_cast<const std::byte*>(json.data()), json.size());
     try {
       write_new_file(json_path, std::span(&json_bytes, 1), true);

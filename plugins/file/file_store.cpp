@@ -1,6 +1,6 @@
 #include "file_store.hpp"
 
-#include "model_json_text.hpp"
+#include <modelport/plugin_model_json.hpp>
 
 #include <boost/json.hpp>
 
@@ -160,8 +160,8 @@ void save_model(const fs::path& folder, const sdk::ArtifactsView& artifacts, con
       }
     });
   }
-  const std::string manifest = single_group_manifest(names, artifacts);
-  const std::string json = model_json(artifacts, manifest, Layout::node_file);
+  const std::string manifest = sdk::single_group_manifest(names, artifacts);
+  const std::string json = sdk::model_json_text(artifacts, manifest, sdk::ModelJsonLayout::node_file);
 
   // Everything is written into a fresh folder beside the target, then switched into place in one
   // step: a reader sees the old model or the new one, and a crash leaves the old one.

@@ -4,7 +4,7 @@
 // multipart/form-data request shaped exactly like tfjs's.
 #include "http_client.hpp"
 #include "http_logic.hpp"
-#include "model_json_text.hpp"  // plugins/file: the browser writers' model.json key order
+#include <modelport/plugin_model_json.hpp>
 
 #include <modelport/plugin.hpp>
 
@@ -129,8 +129,8 @@ class HttpHandler final : public sdk::Handler {
                   "BrowserHTTPRequest.save() does not support saving model topology in binary formats yet.");
     }
     const std::string manifest =
-        file_plugin::single_group_manifest({std::string(kSavedWeightsPath)}, artifacts);
-    const std::string json = file_plugin::model_json(artifacts, manifest, file_plugin::Layout::browser);
+        sdk::single_group_manifest({std::string(kSavedWeightsPath)}, artifacts);
+    const std::string json = sdk::model_json_text(artifacts, manifest, sdk::ModelJsonLayout::browser);
     const bool with_weights = artifacts.has_weight_data();
     const MultipartLayout layout = multipart_layout(json, with_weights, artifacts.weight_data_size(), random_boundary());
     std::vector<std::span<const std::byte>> chunks;

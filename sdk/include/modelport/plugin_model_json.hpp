@@ -1,12 +1,25 @@
-#include "model_json_text.hpp"
+// model.json text for plugins that write one (files, downloads, http uploads), assembled from the
+// compact JSON texts the core hands a plugin: each field is exactly what JavaScript's
+// JSON.stringify writes, so concatenating them in a reference writer's key order gives that
+// writer's bytes. Header-only, like the rest of the SDK.
+#pragma once
 
-namespace modelport::file_plugin {
+#include <modelport/plugin.hpp>
 
-using sdk::Field;
+#include <string>
+#include <vector>
 
-std::string single_group_manifest(const std::vector<std::string>& paths, const sdk::ArtifactsView& artifacts) {
+namespace modelport::sdk {
+
+enum class ModelJsonLayout {
+  node_file,  // tfjs-node file:// (plus modelInitializer/initializerSignature, which it drops)
+  browser,    // http uploads and downloads (tfjs's getModelJSONForModelArtifacts)
+};
+
+// The weightsManifest value: [{"paths":[...],"weights":<specs>}] ("weights" only with specs).
+inline std::string single_group_manifest(const std::vector<std::string>& paths, const ArtifactsView& artifacts) {
   std::string out = "[{\"paths\":[";
-  for (std::size_t i = 0; i < paths.size(); ++i) out += (i ? "," : "") + sdk::json_quote(paths[i]);
+  for (std::size_t i = 0; i < paths.size(); ++i) out += (i ? "," : "") + json_quote(paths[i]);
   out += "]";
   if (auto specs = artifacts.field(Field::weight_specs)) {
     out += ",\"weights\":";
@@ -15,7 +28,8 @@ std::string single_group_manifest(const std::vector<std::string>& paths, const s
   return out + "}]";
 }
 
-std::string model_json(const sdk::ArtifactsView& a, const std::string& manifest, Layout layout) {
+// The whole model.json in `layout`'s key order, with `manifest` as its weightsManifest.
+inline std::string model_json_text(const ArtifactsView& a, const std::string& manifest, ModelJsonLayout layout) {
   std::string out = "{";
   auto key = [&](const char* name) {
     if (out.size() > 1) out += ',';
@@ -40,7 +54,7 @@ std::string model_json(const sdk::ArtifactsView& a, const std::string& manifest,
     key("weightsManifest");
     out += manifest;
   };
-  if (layout == Layout::node_file) {
+  if (layout == ModelJsonLayout::node_file) {
     as_is("modelTopology", Field::model_topology);
     manifest_key();
     as_is("format", Field::format);
@@ -71,4 +85,4 @@ std::string model_json(const sdk::ArtifactsView& a, const std::string& manifest,
   return out + "}";
 }
 
-}  // namespace modelport::file_plugin
+}  // namespace modelport::sdk
