@@ -16,6 +16,8 @@ export LC_ALL=C
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 OUT_DIR=${MODELPORT_BENCH_OUT:-$SCRIPT_DIR/out}
+# shellcheck source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 build="$REPO_ROOT/build"
 size=1G
@@ -43,14 +45,7 @@ while (($#)); do
   esac
 done
 
-case $size in
-  *[kK]) bytes=$((${size%[kK]} * 1024)) ;;
-  *[mM]) bytes=$((${size%[mM]} * 1024 * 1024)) ;;
-  *[gG]) bytes=$((${size%[gG]} * 1024 * 1024 * 1024)) ;;
-  *) bytes=$size ;;
-esac
-[[ $bytes =~ ^[0-9]+$ ]] && ((bytes >= 4)) || die "--size: not a size: '$size'"
-bytes=$((bytes - bytes % 4))
+bytes=$(bench_size_bytes "$size") || die "--size: not a size: '$size'"
 
 [[ -d $build ]] || die "build directory not found: $build (pass --build DIR)"
 build=$(cd "$build" && pwd)
@@ -67,26 +62,7 @@ if ((tfjs)); then
 fi
 
 # The model: --size bytes of float32 in 4 MiB shards (the converter's default), cached.
-shard=$((4 * 1024 * 1024))
-human() {
-  local b=$1
-  if ((b % (1024 * 1024 * 1024) == 0)); then echo "$((b / 1024 / 1024 / 1024))G"
-  elif ((b % (1024 * 1024) == 0)); then echo "$((b / 1024 / 1024))M"
-  else echo "$b"; fi
-}
-src="$OUT_DIR/f32-$(human "$bytes")-shard4M-w4M-seed1"
-if [[ ! -f $src/.complete ]]; then
-  tmp="$src.tmp.$$"
-  rm -rf "$tmp"
-  mkdir -p "$OUT_DIR"
-  echo "model: $src (generating)"
-  "$gen" --out "$tmp" --bytes "$bytes" --shard-bytes "$shard" --seed 1 >/dev/null
-  printf '%s\n' "$gen --out $tmp --bytes $bytes --shard-bytes $shard --seed 1" >"$tmp/.complete"
-  rm -rf "$src"
-  mv "$tmp" "$src"
-else
-  echo "model: $src (cached)"
-fi
+src=$(bench_cached_model "$gen" "$OUT_DIR" "$bytes")
 
 # nginx on a free loopback port, private prefix, in the foreground (killed at exit).
 rm -rf "$work"
@@ -167,7 +143,7 @@ if ((tfjs)); then
   notes+=(--note "tfjs: tf.io.http(url).load() in Node $(node --version) (global fetch), then a pass over every weight word")
 fi
 "$SCRIPT_DIR/run" compare "${compare_args[@]}" "${notes[@]}" --summary "$summary_dir/load.tsv" \
-  --title "http load, $(human "$bytes") ($n_shards shards) from nginx" "${cmds[@]}"
+  --title "http load, $(bench_human "$bytes") ($n_shards shards) from nginx" "${cmds[@]}"
 
 # Targets: >= 0.8x curl's throughput (the better of serial and parallel), >= 5x tfjs's.
 median() { awk -v n="$1" '$1 == n { print $2 }' "$summary_dir/load.tsv"; }

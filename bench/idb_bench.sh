@@ -16,6 +16,8 @@ export LC_ALL=C
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 OUT_DIR=${MODELPORT_BENCH_OUT:-$SCRIPT_DIR/out}
+# shellcheck source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 build="$REPO_ROOT/build"
 size=1G
@@ -44,14 +46,7 @@ while (($#)); do
   esac
 done
 
-case $size in
-  *[kK]) bytes=$((${size%[kK]} * 1024)) ;;
-  *[mM]) bytes=$((${size%[mM]} * 1024 * 1024)) ;;
-  *[gG]) bytes=$((${size%[gG]} * 1024 * 1024 * 1024)) ;;
-  *) bytes=$size ;;
-esac
-[[ $bytes =~ ^[0-9]+$ ]] && ((bytes >= 4)) || die "--size: not a size: '$size'"
-bytes=$((bytes - bytes % 4))
+bytes=$(bench_size_bytes "$size") || die "--size: not a size: '$size'"
 
 [[ -d $build ]] || die "build directory not found: $build (pass --build DIR)"
 build=$(cd "$build" && pwd)
@@ -63,27 +58,8 @@ gen=$build/bin/modelport-bench-gen
 command -v sqlite3 >/dev/null || die "the sqlite3 shell is missing (apt-get install sqlite3)"
 
 # The source model: --size bytes of float32 in 4 MiB shards, cached like bench/run inspect does.
-shard=$((4 * 1024 * 1024))
-n_shards=$(((bytes + shard - 1) / shard))
-human() {
-  local b=$1
-  if ((b % (1024 * 1024 * 1024) == 0)); then echo "$((b / 1024 / 1024 / 1024))G"
-  elif ((b % (1024 * 1024) == 0)); then echo "$((b / 1024 / 1024))M"
-  else echo "$b"; fi
-}
-src="$OUT_DIR/f32-$(human "$bytes")-shard4M-w4M-seed1"
-if [[ ! -f $src/.complete ]]; then
-  tmp="$src.tmp.$$"
-  rm -rf "$tmp"
-  mkdir -p "$OUT_DIR"
-  echo "model: $src (generating)"
-  "$gen" --out "$tmp" --bytes "$bytes" --shard-bytes "$shard" --seed 1 >/dev/null
-  printf '%s\n' "$gen --out $tmp --bytes $bytes --shard-bytes $shard --seed 1" >"$tmp/.complete"
-  rm -rf "$src"
-  mv "$tmp" "$src"
-else
-  echo "model: $src (cached)"
-fi
+n_shards=$(((bytes + 4194303) / 4194304))
+src=$(bench_cached_model "$gen" "$OUT_DIR" "$bytes")
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -138,7 +114,7 @@ for mode in "${mode_list[@]}"; do
     --note "source: $src ($n_shards x 4 MiB shards, page cache warm)")
 
   "$SCRIPT_DIR/run" compare "${compare_args[@]}" "${notes[@]}" \
-    --title "indexeddb save, $(human "$bytes"), journal_mode=$mode" \
+    --title "indexeddb save, $(bench_human "$bytes"), journal_mode=$mode" \
     --name indexeddb --cmd "$env_prefix $modelport -q -o journal_mode=$mode cp file://$src indexeddb://bench" \
     --name sqlite3-cli --cmd "sqlite3 $dir/cli.sqlite < $dir/cli-save.sql" \
     --name file --cmd "$modelport -q cp file://$src file://$dir/filecopy"
@@ -147,7 +123,7 @@ for mode in "${mode_list[@]}"; do
   "$SCRIPT_DIR/run" compare "${compare_args[@]}" "${notes[@]}" \
     --note "sqlite3-devnull reads every blob and discards it (writefile to /dev/null); sqlite3-tmpfs keeps them in memory (writefile to $shm), as a load must" \
     --note "file-mmap maps the shards and touches nothing (inspect without --stats): its time is not a read of the bytes" \
-    --title "indexeddb load, $(human "$bytes"), journal_mode=$mode" \
+    --title "indexeddb load, $(bench_human "$bytes"), journal_mode=$mode" \
     --name indexeddb --cmd "$env_prefix $modelport -q inspect indexeddb://bench" \
     --name sqlite3-devnull --cmd "sqlite3 $dir/cli.sqlite \"SELECT sum(writefile('/dev/null', d)) FROM c\"" \
     --name sqlite3-tmpfs --cmd "rm -rf $shm && mkdir $shm && sqlite3 $dir/cli.sqlite \"SELECT sum(writefile('$shm/' || seq, d)) FROM c\"" \
@@ -159,7 +135,7 @@ for mode in "${mode_list[@]}"; do
   if [[ -x $build/bin/modelport-bench-io ]]; then
     "$SCRIPT_DIR/run" compare "${compare_args[@]}" \
       --note "modelport-bench-io load: modelport::load, then an XOR pass over every weight byte (mapped file:// shards fault in here)" \
-      --title "indexeddb vs file:// load with every byte read, $(human "$bytes"), journal_mode=$mode" \
+      --title "indexeddb vs file:// load with every byte read, $(bench_human "$bytes"), journal_mode=$mode" \
       --name indexeddb --cmd "$env_prefix $build/bin/modelport-bench-io load indexeddb://bench 2>/dev/null" \
       --name file --cmd "$build/bin/modelport-bench-io load file://$src/model.json 2>/dev/null"
   fi
