@@ -49,15 +49,21 @@ const char* const kHttpPlugin = "";  // no http plugin in this build: the serve_
 const char* const kCli = "";
 #endif
 
-// One data folder and one set of plugins for the whole program; the saver processes inherit
-// the environment that points the browser-store plugins at it.
+// One data folder for the whole program, removed at exit (a static with a destructor, unlike
+// the plugin manager below, which is never torn down).
+const test::TempDir& data_dir() {
+  static const test::TempDir dir;
+  return dir;
+}
+
+// One set of plugins for the whole program; the saver processes inherit the environment that
+// points the browser-store plugins at the data folder.
 struct Env {
-  test::TempDir data;
   RouterRegistry routers;
   ModelStoreRegistry stores;
   PluginManager manager{routers, stores};
   Env() {
-    ::setenv("MODELPORT_DATA_DIR", data.path().c_str(), 1);
+    ::setenv("MODELPORT_DATA_DIR", data_dir().path().c_str(), 1);
     ::setenv("MODELPORT_ORIGIN", "crash-test", 1);
     ::setenv("MODELPORT_LOCALSTORAGE_QUOTA", "268435456", 1);  // room for 4 versions of 6 MiB in base64
     for (const auto& p : kPlugins) manager.load_plugin(p);
@@ -250,7 +256,7 @@ void run_store(const std::string& base, const std::string& list_url, const std::
 BOOST_AUTO_TEST_SUITE(crash_consistency)
 
 BOOST_AUTO_TEST_CASE(file_store) {
-  const fs::path dir = env().data.path() / "file-models";
+  const fs::path dir = data_dir().path() / "file-models";
   fs::create_directories(dir);
   run_store("file://" + dir.string() + "/", "file://" + dir.string());
 }
@@ -261,7 +267,7 @@ BOOST_AUTO_TEST_CASE(localstorage_store) { run_store("localstorage://crash/", "l
 
 #ifdef MODELPORT_HTTP_PLUGIN
 BOOST_AUTO_TEST_CASE(serve_store) {
-  const fs::path dir = env().data.path() / "served-models";
+  const fs::path dir = data_dir().path() / "served-models";
   fs::create_directories(dir);
   const std::string store = "file://" + dir.string();
   run_store(store + "/", store, store);
