@@ -9,6 +9,7 @@
 #include <modelport/plugins.hpp>
 #include <modelport/weights_codec.hpp>
 
+#include "plugin_env.hpp"
 #include "test_support.hpp"
 
 #include <csignal>
@@ -28,15 +29,8 @@ using modelport::test::TempDir;
 namespace {
 
 // One manager and registries per test run, with the file plugin loaded the production way.
-struct Env {
-  RouterRegistry routers;
-  ModelStoreRegistry stores;
-  PluginManager manager{routers, stores};
-  Env() { manager.load_plugin(MODELPORT_FILE_PLUGIN); }
-};
-
-Env& env() {
-  static Env* e = new Env();  // plugins are never unloaded; neither is this
+test::PluginEnv& env() {
+  static auto* e = new test::PluginEnv{MODELPORT_FILE_PLUGIN};
   return *e;
 }
 

@@ -9,6 +9,7 @@
 #include <modelport/model_json.hpp>
 #include <modelport/plugins.hpp>
 
+#include "plugin_env.hpp"
 #include "http_test_support.hpp"
 #include "test_support.hpp"
 
@@ -29,18 +30,8 @@ using modelport::test::TempDir;
 
 namespace {
 
-struct Env {
-  RouterRegistry routers;
-  ModelStoreRegistry stores;
-  PluginManager manager{routers, stores};
-  Env() {
-    manager.load_plugin(MODELPORT_HTTP_PLUGIN);
-    manager.load_plugin(MODELPORT_FILE_PLUGIN);
-  }
-};
-
-Env& env() {
-  static Env* e = new Env();  // plugins are never unloaded; neither is this
+test::PluginEnv& env() {
+  static auto* e = new test::PluginEnv{MODELPORT_HTTP_PLUGIN, MODELPORT_FILE_PLUGIN};
   return *e;
 }
 

@@ -11,6 +11,7 @@
 #include <modelport/model_management.hpp>
 #include <modelport/plugins.hpp>
 
+#include "plugin_env.hpp"
 #include "test_support.hpp"
 #include "test_errors.hpp"
 
@@ -43,15 +44,8 @@ namespace fs = std::filesystem;
 using namespace modelport;
 
 // One manager and registries per test program, with the indexeddb plugin loaded.
-struct Env {
-  RouterRegistry routers;
-  ModelStoreRegistry stores;
-  PluginManager manager{routers, stores};
-  Env() { manager.load_plugin(MODELPORT_INDEXEDDB_PLUGIN); }
-};
-
-inline Env& env() {
-  static Env* e = new Env();  // plugins are never unloaded; neither is this
+inline test::PluginEnv& env() {
+  static auto* e = new test::PluginEnv{MODELPORT_INDEXEDDB_PLUGIN};
   return *e;
 }
 

@@ -11,6 +11,7 @@
 #include <modelport/plugins.hpp>
 #include <modelport/weight_stats.hpp>
 
+#include "plugin_env.hpp"
 #include "base64.hpp"
 #include "cli_runner.hpp"
 #include "test_support.hpp"
@@ -35,18 +36,8 @@ namespace {
 
 // One manager with the localstorage and memstore plugins, loaded the production way (memstore
 // stands in for indexeddb:// as the second medium of the model-management items).
-struct Env {
-  RouterRegistry routers;
-  ModelStoreRegistry stores;
-  PluginManager manager{routers, stores};
-  Env() {
-    manager.load_plugin(MODELPORT_LOCALSTORAGE_PLUGIN);
-    manager.load_plugin(MODELPORT_MEMSTORE_PLUGIN);
-  }
-};
-
-Env& env() {
-  static Env* e = new Env();  // plugins are never unloaded; neither is this
+test::PluginEnv& env() {
+  static auto* e = new test::PluginEnv{MODELPORT_LOCALSTORAGE_PLUGIN, MODELPORT_MEMSTORE_PLUGIN};
   return *e;
 }
 
