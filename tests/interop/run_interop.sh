@@ -21,22 +21,9 @@
 # bug whose fix is pending.
 set -uo pipefail
 
-if [ $# -ne 3 ]; then
-  echo "usage: $0 <modelport-cli> <fixtures-dir> <work-dir>" >&2
-  exit 2
-fi
-
-here=$(cd "$(dirname "$0")" && pwd)
-abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
-cli=$(abspath "$1")
-fixtures=$(abspath "$2")
-work=$(abspath "$3")
+# shellcheck source=script_support.sh
+source "$(dirname "$0")/script_support.sh"
 start=$SECONDS
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS $1${2:+: $2}"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
 skipped() {
   case " ${MODELPORT_INTEROP_SKIP:-} " in
     *" $1 "*) echo "SKIP $1: listed in MODELPORT_INTEROP_SKIP"; return 0 ;;

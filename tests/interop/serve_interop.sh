@@ -15,21 +15,9 @@
 # started on a free port (--port 0) and killed on every exit path.
 set -uo pipefail
 
-if [ $# -ne 3 ]; then
-  echo "usage: $0 <modelport-cli> <fixtures-dir> <work-dir>" >&2
-  exit 2
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
-cli=$(abspath "$1")
-fixtures=$(abspath "$2")
-work=$(abspath "$3")
+# shellcheck source=script_support.sh
+source "$(dirname "$0")/script_support.sh"
 node=${MODELPORT_INTEROP_NODE:-node}
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS $1${2:+: $2}"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
 server_pid=
 stop_server() {
   if [ -n "$server_pid" ]; then
