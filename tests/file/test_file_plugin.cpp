@@ -10,6 +10,7 @@
 #include <modelport/weights_codec.hpp>
 
 #include "plugin_env.hpp"
+#include "test_errors.hpp"
 #include "test_support.hpp"
 
 #include <csignal>
@@ -22,6 +23,7 @@
 namespace bj = boost::json;
 namespace fs = std::filesystem;
 using namespace modelport;
+using modelport::test::error_message_of;
 using modelport::test::fixtures_dir;
 using modelport::test::read_file;
 using modelport::test::TempDir;
@@ -43,15 +45,6 @@ SaveResult save_url(const std::string& url, const ModelArtifacts& a, SaveOptions
 
 ModelArtifacts golden() { return load_url(url_of(fixtures_dir() / "golden/file-save/tfjs-node")); }
 
-std::string error_of(const std::function<void()>& fn, ErrorCode* code = nullptr) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (code) *code = e.code();
-    return e.what();
-  }
-  return "(no error)";
-}
 
 void write(const fs::path& p, const std::string& content) { std::ofstream(p, std::ios::binary) << content; }
 
@@ -127,7 +120,7 @@ BOOST_AUTO_TEST_CASE(converter_style_shards) {
   BOOST_TEST(same_model(a, back));
   options.plugin_options["shard_bytes"] = "0";
   ErrorCode code{};
-  BOOST_TEST(error_of([&] { save_url(url_of(tmp.path() / "z"), a, options); }, &code).find("shard_bytes") != std::string::npos);
+  BOOST_TEST(error_message_of([&] { save_url(url_of(tmp.path() / "z"), a, options); }, &code).find("shard_bytes") != std::string::npos);
   BOOST_TEST((code == ErrorCode::invalid_argument));
 }
 
@@ -152,7 +145,7 @@ BOOST_AUTO_TEST_CASE(overwrite_switches_models_and_keeps_other_files) {
 BOOST_AUTO_TEST_CASE(path_that_is_a_file_is_refused) {  // §6 176
   TempDir tmp;
   write(tmp.path() / "taken", "x");
-  std::string m = error_of([&] { save_url(url_of(tmp.path() / "taken"), synthetic(4)); });
+  std::string m = error_message_of([&] { save_url(url_of(tmp.path() / "taken"), synthetic(4)); });
   BOOST_TEST(m.find("exists as a file. The path must be nonexistent or point to a directory.") != std::string::npos, m);
   BOOST_TEST(read_file(tmp.path() / "taken") == "x");
 }
@@ -164,7 +157,7 @@ BOOST_AUTO_TEST_CASE(missing_parents_are_created_unless_refused) {
   SaveOptions strict;
   strict.plugin_options["create_parents"] = "false";
   ErrorCode code{};
-  std::string m = error_of([&] { save_url(url_of(tmp.path() / "x" / "y"), synthetic(4), strict); }, &code);
+  std::string m = error_message_of([&] { save_url(url_of(tmp.path() / "x" / "y"), synthetic(4), strict); }, &code);
   BOOST_TEST((code == ErrorCode::not_found), m);
   BOOST_TEST(!fs::exists(tmp.path() / "x"));
 }
@@ -264,7 +257,7 @@ BOOST_AUTO_TEST_CASE(bad_input_gives_clear_errors) {
   TempDir tmp;
   auto expect = [&](const std::string& url, ErrorCode want, const std::string& needle) {
     ErrorCode code{};
-    std::string m = error_of([&] { load_url(url); }, &code);
+    std::string m = error_message_of([&] { load_url(url); }, &code);
     BOOST_TEST((code == want), url << ": " << m);
     BOOST_TEST(m.find(needle) != std::string::npos, "expected '" << needle << "' in: " << m);
   };
@@ -371,7 +364,7 @@ BOOST_AUTO_TEST_CASE(list_and_remove) {
   remove_model(url_of(tmp.path() / "nested" / "two"), {}, env().stores);
   BOOST_TEST(!fs::exists(tmp.path() / "nested" / "two"));  // emptied folder removed
   ErrorCode code{};
-  error_of([&] { remove_model(url_of(tmp.path() / "nested" / "two"), {}, env().stores); }, &code);
+  error_message_of([&] { remove_model(url_of(tmp.path() / "nested" / "two"), {}, env().stores); }, &code);
   BOOST_TEST((code == ErrorCode::not_found));
   BOOST_TEST(list_models(url_of(tmp.path()), {}, env().stores).empty());
 }

@@ -10,6 +10,7 @@
 #include <modelport/plugins.hpp>
 
 #include "plugin_env.hpp"
+#include "test_errors.hpp"
 #include "http_test_support.hpp"
 #include "test_support.hpp"
 
@@ -24,6 +25,7 @@ namespace bj = boost::json;
 namespace fs = std::filesystem;
 using namespace modelport;
 using namespace modelport::http_test;
+using modelport::test::error_message_of;
 using modelport::test::fixtures_dir;
 using modelport::test::read_file;
 using modelport::test::TempDir;
@@ -46,15 +48,6 @@ LoadOptions with(std::map<std::string, std::string, std::less<>> plugin_options)
   return o;
 }
 
-std::string error_of(const std::function<void()>& fn, ErrorCode* code = nullptr) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (code) *code = e.code();
-    return e.what();
-  }
-  return "(no error)";
-}
 
 bool contains(const std::string& text, const std::string& part) {
   if (text.find(part) != std::string::npos) return true;
@@ -163,7 +156,7 @@ BOOST_AUTO_TEST_CASE(html_404_page_instead_of_a_shard_is_not_retried) {
     return true;
   }));
   ErrorCode code{};
-  std::string e = error_of([&] { load_url(server.url("/m/model.json"), with({{"retries", "3"}})); }, &code);
+  std::string e = error_message_of([&] { load_url(server.url("/m/model.json"), with({{"retries", "3"}})); }, &code);
   BOOST_TEST(contains(e, "HTTP 404 Not Found from GET " + server.url(kShard2)));
   BOOST_TEST(contains(e, "Page not found"));
   BOOST_TEST((code == ErrorCode::not_found));
@@ -176,7 +169,7 @@ BOOST_AUTO_TEST_CASE(html_page_with_status_200_is_rejected) {
     keep = respond(fd, 200, "OK", {{"Content-Type", "text/html; charset=utf-8"}}, "<!doctype html><html>app shell</html>");
     return true;
   }));
-  std::string e = error_of([&] { load_url(server.url("/m/model.json")); });
+  std::string e = error_message_of([&] { load_url(server.url("/m/model.json")); });
   BOOST_TEST(contains(e, server.url(kShard2)));
   BOOST_TEST(contains(e, "HTML page"));
 }
@@ -188,7 +181,7 @@ BOOST_AUTO_TEST_CASE(truncated_body_is_retried_then_named) {
     keep = false;  // close after 1000 of 3808 bytes
     return true;
   }));
-  std::string e = error_of([&] { load_url(server.url("/m/model.json"), with({{"retries", "1"}, {"retry_delay_ms", "1"}})); });
+  std::string e = error_message_of([&] { load_url(server.url("/m/model.json"), with({{"retries", "1"}, {"retry_delay_ms", "1"}})); });
   BOOST_TEST(contains(e, "truncated body from " + server.url(kShard2)));
   BOOST_TEST(contains(e, "1000 of 3808 bytes"));
   BOOST_TEST(contains(e, "2 attempts"));
@@ -202,7 +195,7 @@ BOOST_AUTO_TEST_CASE(content_length_beyond_the_manifest_is_rejected) {
     return true;
   }));
   ErrorCode code{};
-  std::string e = error_of([&] { load_url(server.url("/m/model.json")); }, &code);
+  std::string e = error_message_of([&] { load_url(server.url("/m/model.json")); }, &code);
   BOOST_TEST(contains(e, server.url(kShard2)));
   BOOST_TEST(contains(e, "declares 20000 bytes"));
   BOOST_TEST((code == ErrorCode::corrupt));
@@ -214,7 +207,7 @@ BOOST_AUTO_TEST_CASE(short_shard_fails_the_group_size_check) {
     keep = respond(fd, 200, "OK", {}, tiny().shard2.substr(0, 3000));
     return true;
   }));
-  std::string e = error_of([&] { load_url(server.url("/m/model.json")); });
+  std::string e = error_message_of([&] { load_url(server.url("/m/model.json")); });
   BOOST_TEST(contains(e, "hold 11192 bytes, but its manifest entries need 12000"));
   BOOST_TEST(contains(e, server.url(kShard2) + " (3000 bytes)"));
 }
@@ -228,7 +221,7 @@ BOOST_AUTO_TEST_CASE(connection_reset_mid_shard) {
     keep = false;
     return true;
   }));
-  std::string e = error_of([&] { load_url(server.url("/m/model.json"), with({{"retries", "2"}, {"retry_delay_ms", "1"}})); });
+  std::string e = error_message_of([&] { load_url(server.url("/m/model.json"), with({{"retries", "2"}, {"retry_delay_ms", "1"}})); });
   BOOST_TEST(contains(e, server.url(kShard2)));
   BOOST_TEST(contains(e, "3 attempts"));
   BOOST_TEST(server.hits(kShard2) == 3);
@@ -251,7 +244,7 @@ BOOST_AUTO_TEST_CASE(status_429_is_retried_and_gives_up_with_the_last_status) {
     keep = respond(fd, 429, "Too Many Requests", {}, "slow down");
     return true;
   }));
-  std::string e = error_of([&] { load_url(server.url("/m/model.json"), with({{"retries", "2"}, {"retry_delay_ms", "1"}})); });
+  std::string e = error_message_of([&] { load_url(server.url("/m/model.json"), with({{"retries", "2"}, {"retry_delay_ms", "1"}})); });
   BOOST_TEST(contains(e, "HTTP 429 Too Many Requests from GET " + server.url(kShard2) + ": slow down (3 attempts)"));
   BOOST_TEST(server.hits(kShard2) == 3);
 }
@@ -279,9 +272,9 @@ BOOST_AUTO_TEST_CASE(redirects_are_followed_and_bounded) {
   // Shard URLs come from the URL the caller gave (tfjs does the same), each redirect is followed.
   BOOST_TEST(weight_bytes(load_url(server.url("/m/model.json"))) == tiny().all());
   BOOST_TEST(server.hits("/moved/group1-shard1of2.bin") == 1);
-  std::string e = error_of([&] { load_url(server.url("/loop/model.json")); });
+  std::string e = error_message_of([&] { load_url(server.url("/loop/model.json")); });
   BOOST_TEST(contains(e, "more than 5 redirects"));
-  e = error_of([&] { load_url(server.url("/nowhere/model.json")); });
+  e = error_message_of([&] { load_url(server.url("/nowhere/model.json")); });
   BOOST_TEST(contains(e, "HTTP 302 Found from GET " + server.url("/nowhere/group1-shard1of2.bin")));
   BOOST_TEST(contains(e, "without a Location"));
 }
@@ -296,7 +289,7 @@ BOOST_AUTO_TEST_CASE(slow_response_times_out) {
   }));
   self = &server;
   const auto start = std::chrono::steady_clock::now();
-  std::string e = error_of([&] { load_url(server.url("/m/model.json"), with({{"timeout_ms", "300"}, {"retries", "0"}})); });
+  std::string e = error_message_of([&] { load_url(server.url("/m/model.json"), with({{"timeout_ms", "300"}, {"retries", "0"}})); });
   const auto elapsed = std::chrono::steady_clock::now() - start;
   BOOST_TEST(contains(e, server.url(kShard2)));
   BOOST_TEST(contains(e, "no response within 300 ms"));
@@ -312,11 +305,11 @@ BOOST_AUTO_TEST_CASE(model_json_errors_read_like_tfjs) {
     return false;
   }));
   ErrorCode code{};
-  std::string e = error_of([&] { load_url(server.url("/missing/none.json")); }, &code);
+  std::string e = error_message_of([&] { load_url(server.url("/missing/none.json")); }, &code);
   BOOST_TEST(contains(e, "Request to " + server.url("/missing/none.json") +
                              " failed with status code 404. Please verify this URL points to the model JSON"));
   BOOST_TEST((code == ErrorCode::not_found));
-  e = error_of([&] { load_url(server.url("/bad/model.json")); });
+  e = error_message_of([&] { load_url(server.url("/bad/model.json")); });
   BOOST_TEST(contains(e, server.url("/bad/model.json")));
 }
 
@@ -324,7 +317,7 @@ BOOST_AUTO_TEST_CASE(unreachable_server_is_named) {
   const std::uint16_t port = free_port();
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/m/model.json";
   ErrorCode code{};
-  std::string e = error_of([&] { load_url(url, with({{"retries", "1"}, {"retry_delay_ms", "1"}})); }, &code);
+  std::string e = error_message_of([&] { load_url(url, with({{"retries", "1"}, {"retry_delay_ms", "1"}})); }, &code);
   BOOST_TEST(contains(e, "cannot connect to 127.0.0.1:" + std::to_string(port) + " for " + url));
   BOOST_TEST((code == ErrorCode::unavailable));
 }
@@ -404,7 +397,7 @@ BOOST_AUTO_TEST_CASE(cancellation_stops_a_stalled_load) {
   o.cancel = stop.get_token();
   ErrorCode code{};
   const auto start = std::chrono::steady_clock::now();
-  std::string e = error_of([&] { load_url(server.url("/m/model.json"), o); }, &code);
+  std::string e = error_message_of([&] { load_url(server.url("/m/model.json"), o); }, &code);
   canceller.join();
   BOOST_TEST((code == ErrorCode::cancelled));
   BOOST_TEST(contains(e, "cancelled"));
@@ -440,11 +433,11 @@ BOOST_AUTO_TEST_CASE(save_streams_one_multipart_request_and_reports_failures) {
   BOOST_TEST(server.requests().back().method == "PUT");
 
   ErrorCode code{};
-  std::string e = error_of([&] { save_url(server.url("/fail"), model); }, &code);
+  std::string e = error_message_of([&] { save_url(server.url("/fail"), model); }, &code);
   BOOST_TEST(contains(e, "BrowserHTTPRequest.save() failed due to HTTP response status 500."));
   BOOST_TEST(contains(e, "POST " + server.url("/fail") + ": disk full"));
   BOOST_TEST(server.hits("/fail") == 1);  // a 500 to an upload is not repeated
-  e = error_of([&] { save_url(server.url("/moved"), model); });
+  e = error_message_of([&] { save_url(server.url("/moved"), model); });
   BOOST_TEST(contains(e, "redirects the upload to " + server.url("/elsewhere")));
 }
 
@@ -496,7 +489,7 @@ BOOST_AUTO_TEST_CASE(loads_every_fixture_byte_equal) {
     check_same_model(load_url(url, with({{"connections", "1"}})), load_url("file://" + (fixtures_dir() / m).string()), m);
   }
   const std::string missing = "http://127.0.0.1:" + std::to_string(server.port()) + "/real/none/model.json";
-  BOOST_TEST(contains(error_of([&] { load_url(missing); }), "failed with status code 404"));
+  BOOST_TEST(contains(error_message_of([&] { load_url(missing); }), "failed with status code 404"));
 }
 
 BOOST_AUTO_TEST_CASE(https_with_a_test_ca) {
@@ -511,19 +504,19 @@ BOOST_AUTO_TEST_CASE(https_with_a_test_ca) {
   }
   // Without the CA (system store) and with an unrelated CA: a clear certificate error.
   ErrorCode code{};
-  std::string e = error_of([&] { load_url("https://127.0.0.1:" + port + "/" + m); }, &code);
+  std::string e = error_message_of([&] { load_url("https://127.0.0.1:" + port + "/" + m); }, &code);
   BOOST_TEST(contains(e, "TLS handshake with 127.0.0.1:" + port));
   BOOST_TEST(contains(e, "certificate verify failed"));
   BOOST_TEST((code == ErrorCode::permission_denied));
-  e = error_of([&] { load_url("https://127.0.0.1:" + port + "/" + m, with({{"ca_file", certs.other_ca.string()}})); });
+  e = error_message_of([&] { load_url("https://127.0.0.1:" + port + "/" + m, with({{"ca_file", certs.other_ca.string()}})); });
   BOOST_TEST(contains(e, "certificate verify failed"));
   BOOST_TEST(contains(e, "ca_file"));
-  e = error_of([&] { load_url("https://127.0.0.1:" + port + "/" + m, with({{"ca_file", (dir.path() / "none.pem").string()}})); });
+  e = error_message_of([&] { load_url("https://127.0.0.1:" + port + "/" + m, with({{"ca_file", (dir.path() / "none.pem").string()}})); });
   BOOST_TEST(contains(e, "cannot use ca_file"));
   // insecure=1 skips verification (tests only).
   check_same_model(load_url("https://127.0.0.1:" + port + "/" + m, with({{"insecure", "1"}})), expected, "insecure");
   // Plain HTTP to the TLS port fails with a named URL, not a hang.
-  e = error_of([&] {
+  e = error_message_of([&] {
     load_url("http://127.0.0.1:" + port + "/" + m, with({{"retries", "0"}}));
   });
   BOOST_TEST(contains(e, "http://127.0.0.1:" + port + "/" + m));
@@ -636,7 +629,7 @@ BOOST_AUTO_TEST_CASE(topology_only_save_and_server_errors) {
   const bj::value json = bj::parse(read_file(server.out / "0" / "model.json"));
   BOOST_TEST(bj::serialize(json.at("weightsManifest")) == R"([{"paths":["./model.weights.bin"]}])");
 
-  std::string e = error_of([&] { save_url(base + "/upload/status/500", model); });
+  std::string e = error_message_of([&] { save_url(base + "/upload/status/500", model); });
   BOOST_TEST(contains(e, "BrowserHTTPRequest.save() failed due to HTTP response status 500."));
   BOOST_TEST(contains(e, base + "/upload/status/500"));
   BOOST_TEST(contains(e, "answering 500 as asked"));
@@ -653,7 +646,7 @@ BOOST_AUTO_TEST_CASE(https_save) {
   BOOST_TEST(read_file(server.out / "0" / "model.weights.bin") == read_file(kGoldenStore / "router/model.weights.bin"));
   SaveOptions wrong;
   wrong.plugin_options = {{"ca_file", certs.other_ca.string()}};
-  std::string e = error_of([&] { save_url("https://localhost:" + std::to_string(server.port) + "/upload/tls2", model, wrong); });
+  std::string e = error_message_of([&] { save_url("https://localhost:" + std::to_string(server.port) + "/upload/tls2", model, wrong); });
   BOOST_TEST(contains(e, "certificate verify failed"));
 }
 

@@ -12,6 +12,7 @@
 #include <modelport/weight_stats.hpp>
 
 #include "plugin_env.hpp"
+#include "test_errors.hpp"
 #include "base64.hpp"
 #include "cli_runner.hpp"
 #include "test_support.hpp"
@@ -26,6 +27,7 @@ namespace bj = boost::json;
 namespace fs = std::filesystem;
 namespace ls = modelport::localstorage;
 using namespace modelport;
+using modelport::test::error_message_of;
 using modelport::test::fixtures_dir;
 using modelport::test::quote;
 using modelport::test::read_file;
@@ -74,15 +76,6 @@ struct Origin {
   std::string cli_options() const { return "--data-dir " + quote(tmp.path().string()) + " --origin " + quote(name); }
 };
 
-std::string error_of(const std::function<void()>& fn, ErrorCode* code = nullptr) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (code) *code = e.code();
-    return e.what();
-  }
-  return "(no error)";
-}
 
 RunResult run_cli(const std::string& args) { return modelport::test::run_program(MODELPORT_CLI, args); }
 
@@ -270,7 +263,7 @@ BOOST_AUTO_TEST_CASE(v0_models_have_no_metadata) {
 BOOST_AUTO_TEST_CASE(missing_model_and_missing_keys) {
   Origin o;
   ErrorCode code{};
-  BOOST_TEST(error_of([&] { o.load("localstorage://NonexistentModel"); }, &code) ==
+  BOOST_TEST(error_message_of([&] { o.load("localstorage://NonexistentModel"); }, &code) ==
              "In local storage, there is no model with name 'NonexistentModel'");
   BOOST_TEST((code == ErrorCode::not_found));
   const std::pair<const char*, const char*> cases[] = {
@@ -282,21 +275,21 @@ BOOST_AUTO_TEST_CASE(missing_model_and_missing_keys) {
     o.save("localstorage://FooModel", model_a1());
     o.store().remove_item(std::string("tensorflowjs_models/FooModel/") + key);
     code = ErrorCode::internal;
-    BOOST_TEST(error_of([&] { o.load("localstorage://FooModel"); }, &code) == message);
+    BOOST_TEST(error_message_of([&] { o.load("localstorage://FooModel"); }, &code) == message);
     BOOST_TEST((code == ErrorCode::not_found));
   }
   // Info gone: the model is gone, whatever else is left.
   o.save("localstorage://FooModel", model_a1());
   o.store().remove_item("tensorflowjs_models/FooModel/info");
-  BOOST_TEST(error_of([&] { o.load("localstorage://FooModel"); }) == "In local storage, there is no model with name 'FooModel'");
+  BOOST_TEST(error_message_of([&] { o.load("localstorage://FooModel"); }) == "In local storage, there is no model with name 'FooModel'");
   // A topology stored as null is "missing" too (JSON.parse gives null).
   o.save("localstorage://FooModel", model_a1());
   o.store().set_item("tensorflowjs_models/FooModel/model_topology", "null");
-  BOOST_TEST(error_of([&] { o.load("localstorage://FooModel"); }) == "In local storage, the topology of model 'FooModel' is missing.");
+  BOOST_TEST(error_message_of([&] { o.load("localstorage://FooModel"); }) == "In local storage, the topology of model 'FooModel' is missing.");
   // A non-JSON topology type.
   o.save("localstorage://FooModel", model_a1());
   o.store().set_item("tensorflowjs_models/FooModel/info", R"({"dateSaved":"2024-01-01T00:00:00.000Z","modelTopologyType":"GraphDef"})");
-  BOOST_TEST(error_of([&] { o.load("localstorage://FooModel"); }, &code) ==
+  BOOST_TEST(error_message_of([&] { o.load("localstorage://FooModel"); }, &code) ==
              "BrowserLocalStorage does not support loading non-JSON model topology yet.");
   BOOST_TEST((code == ErrorCode::unimplemented));
 }
@@ -313,7 +306,7 @@ BOOST_AUTO_TEST_CASE(quota_overflow_fails_and_keeps_the_previous_model) {
 
   const ModelArtifacts big = model_of_bytes(1500, 3);  // 2000 characters: does not fit beside the rest
   ErrorCode code{};
-  const std::string message = error_of([&] { o.save("localstorage://FooModel", big); }, &code);
+  const std::string message = error_message_of([&] { o.save("localstorage://FooModel", big); }, &code);
   BOOST_TEST((code == ErrorCode::quota_exceeded));
   BOOST_TEST(message.find("Failed to save model 'FooModel' to local storage") == 0u, message);
   BOOST_TEST(message == "Failed to save model 'FooModel' to local storage: size quota being exceeded is a possible cause of this "
@@ -325,7 +318,7 @@ BOOST_AUTO_TEST_CASE(quota_overflow_fails_and_keeps_the_previous_model) {
   BOOST_TEST(same_model(o.load("localstorage://FooModel"), small));
 
   // A new path that does not fit leaves no key behind.
-  BOOST_TEST(error_of([&] { o.save("localstorage://NewModel", big); }, &code).starts_with("Failed to save model 'NewModel'"));
+  BOOST_TEST(error_message_of([&] { o.save("localstorage://NewModel", big); }, &code).starts_with("Failed to save model 'NewModel'"));
   BOOST_TEST(o.store().keys_with_prefix("tensorflowjs_models/NewModel/").empty());
   // The quota comes from MODELPORT_LOCALSTORAGE_QUOTA too, and "unlimited" lifts it.
   o.quota = "unlimited";
@@ -337,10 +330,10 @@ BOOST_AUTO_TEST_CASE(quota_overflow_fails_and_keeps_the_previous_model) {
 BOOST_AUTO_TEST_CASE(empty_paths_and_routing) {
   Origin o;
   ErrorCode code{};
-  BOOST_TEST(error_of([&] { o.save("localstorage://", model_a1()); }, &code) ==
+  BOOST_TEST(error_message_of([&] { o.save("localstorage://", model_a1()); }, &code) ==
              "For local storage, modelPath must not be null, undefined or empty.");
   BOOST_TEST((code == ErrorCode::invalid_argument));
-  BOOST_TEST(error_of([&] { o.load("localstorage://"); }).find("local storage, modelPath must not be null, undefined or empty") !=
+  BOOST_TEST(error_message_of([&] { o.load("localstorage://"); }).find("local storage, modelPath must not be null, undefined or empty") !=
              std::string::npos);
   BOOST_TEST(env().routers.get_save_handlers("localstorage://bar").size() == 1u);
   BOOST_TEST(env().routers.get_load_handlers("localstorage://bar").size() == 1u);
@@ -386,9 +379,9 @@ BOOST_AUTO_TEST_CASE(list_and_remove) {
   BOOST_TEST(listed[0].url == "localstorage://repeat/QuxModel");
   BOOST_TEST(p.store().keys_with_prefix("tensorflowjs_models/QuxModel/").empty());
   ErrorCode code{};
-  BOOST_TEST(error_of([&] { p.remove("localstorage://QuxModel"); }, &code) == "Cannot find model at path 'QuxModel'");
+  BOOST_TEST(error_message_of([&] { p.remove("localstorage://QuxModel"); }, &code) == "Cannot find model at path 'QuxModel'");
   BOOST_TEST((code == ErrorCode::not_found));
-  BOOST_TEST(error_of([&] { o.remove("localstorage://nonexistent"); }) == "Cannot find model at path 'nonexistent'");
+  BOOST_TEST(error_message_of([&] { o.remove("localstorage://nonexistent"); }) == "Cannot find model at path 'nonexistent'");
   (void)r2;
 }
 
@@ -410,7 +403,7 @@ BOOST_AUTO_TEST_CASE(listing_reads_only_info_keys) {
   o.remove("localstorage://broken");
   s.set_item("tensorflowjs_models/info", "{}");
   ErrorCode code{};
-  BOOST_TEST(error_of([&] { o.list(); }, &code).starts_with("Invalid key format: tensorflowjs_models/info"));
+  BOOST_TEST(error_message_of([&] { o.list(); }, &code).starts_with("Invalid key format: tensorflowjs_models/info"));
   BOOST_TEST((code == ErrorCode::corrupt));
 }
 
@@ -480,24 +473,24 @@ BOOST_AUTO_TEST_CASE(copy_move_remove_errors) {
   auto move = [&](const std::string& from, const std::string& to) {
     return move_model(from, to, o.options<LoadOptions>(), o.options<SaveOptions>(), env().routers, env().stores);
   };
-  BOOST_TEST(error_of([&] { copy("invalidurl", "localstorage://a1/FooModel"); }) ==
+  BOOST_TEST(error_message_of([&] { copy("invalidurl", "localstorage://a1/FooModel"); }) ==
              "Copying failed because no load handler is found for source URL invalidurl.");
   o.save("localstorage://a1/FooModel", model_a1());
-  BOOST_TEST(error_of([&] { copy("localstorage://a1/FooModel", "invalidurl"); }) ==
+  BOOST_TEST(error_message_of([&] { copy("localstorage://a1/FooModel", "invalidurl"); }) ==
              "Copying failed because no save handler is found for destination URL invalidurl.");
-  BOOST_TEST(error_of([&] { move("localstorage://a1/FooModel", "invalidurl"); }) ==
+  BOOST_TEST(error_message_of([&] { move("localstorage://a1/FooModel", "invalidurl"); }) ==
              "Copying failed because no save handler is found for destination URL invalidurl.");
   auto listed = o.list();
   BOOST_TEST_REQUIRE(listed.size() == 1u);
   BOOST_TEST(listed[0].url == "localstorage://a1/FooModel");
-  const std::string no_scheme = error_of([&] { o.remove("foo"); });
+  const std::string no_scheme = error_message_of([&] { o.remove("foo"); });
   BOOST_TEST(no_scheme.find("The url string provided does not contain a scheme") != std::string::npos, no_scheme);
   BOOST_TEST(no_scheme.find("localstorage") != std::string::npos, no_scheme);
   BOOST_TEST(no_scheme.find("memstore") != std::string::npos, no_scheme);
-  BOOST_TEST(error_of([&] { o.remove("invalidscheme://foo"); }) == "Cannot find model manager for scheme 'invalidscheme'");
-  BOOST_TEST(error_of([&] { copy("memstore://nonexistent", "memstore://destination"); }).find("nonexistent") != std::string::npos);
-  BOOST_TEST(error_of([&] { copy("a/1", "a/1"); }) == "Old path and new path are the same: 'a/1'");
-  BOOST_TEST(error_of([&] { move("a/1", "a/1"); }) == "Old path and new path are the same: 'a/1'");
+  BOOST_TEST(error_message_of([&] { o.remove("invalidscheme://foo"); }) == "Cannot find model manager for scheme 'invalidscheme'");
+  BOOST_TEST(error_message_of([&] { copy("memstore://nonexistent", "memstore://destination"); }).find("nonexistent") != std::string::npos);
+  BOOST_TEST(error_message_of([&] { copy("a/1", "a/1"); }) == "Old path and new path are the same: 'a/1'");
+  BOOST_TEST(error_message_of([&] { move("a/1", "a/1"); }) == "Old path and new path are the same: 'a/1'");
 }
 
 // §6 items 138–143 (disabled in tfjs, the intended behaviour), with memstore:// for indexeddb://.
@@ -563,7 +556,7 @@ BOOST_AUTO_TEST_CASE(values_that_do_not_parse_are_corrupt_and_name_their_key) {
       o.save("localstorage://M", model_a1());
       o.store().set_item(std::string("tensorflowjs_models/M/") + c.key, c.value);
       ErrorCode code{};
-      const std::string message = error_of([&] { o.load("localstorage://M"); }, &code);
+      const std::string message = error_message_of([&] { o.load("localstorage://M"); }, &code);
       BOOST_TEST(message.find(c.expected) != std::string::npos, message);
       BOOST_TEST((code == ErrorCode::corrupt), to_string(code));
     }
@@ -614,12 +607,12 @@ BOOST_AUTO_TEST_CASE(topology_only_weights_only_and_empty_models) {
   BOOST_TEST(same_model(o.load("localstorage://w"), weights_only));
 
   ErrorCode code{};
-  BOOST_TEST(error_of([&] { o.save("localstorage://e", ModelArtifacts{}); }, &code).find("neither a model topology nor weights") !=
+  BOOST_TEST(error_message_of([&] { o.save("localstorage://e", ModelArtifacts{}); }, &code).find("neither a model topology nor weights") !=
              std::string::npos);
   BOOST_TEST((code == ErrorCode::invalid_argument));
   ModelArtifacts binary = model_tsd();
   binary.model_topology = ModelTopology(Buffer::copy_of(std::string_view("\x01\x02", 2)));
-  BOOST_TEST(error_of([&] { o.save("localstorage://b", binary); }) ==
+  BOOST_TEST(error_message_of([&] { o.save("localstorage://b", binary); }) ==
              "BrowserLocalStorage.save() does not support saving model topology in binary formats yet.");
   BOOST_TEST(o.store().keys_with_prefix("tensorflowjs_models/e/").empty());
   BOOST_TEST(o.store().keys_with_prefix("tensorflowjs_models/b/").empty());
@@ -635,7 +628,7 @@ BOOST_AUTO_TEST_CASE(an_unreadable_store_file_is_corrupt_and_named) {
                                                              [&] { o.list(); },
                                                              [&] { o.remove("localstorage://m"); }}) {
     ErrorCode code{};
-    const std::string message = error_of(call, &code);
+    const std::string message = error_message_of(call, &code);
     BOOST_TEST((code == ErrorCode::corrupt), message);
     BOOST_TEST(message.find(o.file().string()) != std::string::npos, message);
     BOOST_TEST(message.find("is unreadable (file is not a database)") != std::string::npos, message);
@@ -658,16 +651,16 @@ BOOST_AUTO_TEST_CASE(model_paths_with_unusual_characters) {
   for (const auto& p : paths) o.remove("localstorage://" + p);
   BOOST_TEST(o.store().length() == 0u);
   ErrorCode code{};
-  BOOST_TEST(error_of([&] { o.load("localstorage://bad\xff\xfe"); }, &code).find("not valid UTF-8") != std::string::npos);
+  BOOST_TEST(error_message_of([&] { o.load("localstorage://bad\xff\xfe"); }, &code).find("not valid UTF-8") != std::string::npos);
   BOOST_TEST((code == ErrorCode::invalid_argument));
   // Origins and quota settings that make no sense.
   Origin p;
   p.quota = "lots";
-  BOOST_TEST(error_of([&] { p.save("localstorage://m", model_a1()); }, &code).find("quota=lots") != std::string::npos);
+  BOOST_TEST(error_message_of([&] { p.save("localstorage://m", model_a1()); }, &code).find("quota=lots") != std::string::npos);
   BOOST_TEST((code == ErrorCode::invalid_argument));
   p.quota.reset();
   p.name = "";
-  BOOST_TEST(error_of([&] { p.save("localstorage://m", model_a1()); }, &code).find("origin must not be empty") != std::string::npos);
+  BOOST_TEST(error_message_of([&] { p.save("localstorage://m", model_a1()); }, &code).find("origin must not be empty") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,7 @@
 #include <modelport/error.hpp>
 
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -22,6 +23,18 @@ E error_of(Fn&& fn) {
   }
   BOOST_FAIL("expected an exception, got none");
   throw std::logic_error("unreachable");
+}
+
+// The message of the modelport::Error `fn` throws (its code into `code`), or "(no error)": for
+// tests that match on the message text, so a missing error fails their text check.
+inline std::string error_message_of(const std::function<void()>& fn, ErrorCode* code = nullptr) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    if (code) *code = e.code();
+    return e.what();
+  }
+  return "(no error)";
 }
 
 // Sets (or, with nullptr, unsets) an environment variable for one scope, then restores it.
