@@ -691,7 +691,7 @@ BOOST_AUTO_TEST_CASE(inspect_describes_without_running_init) {
   BOOST_TEST(good.name == "goodtwo");
   BOOST_TEST(good.version == "1.0.0");
   BOOST_TEST(good.abi_major == 1u);
-  BOOST_TEST(good.abi_minor == 0u);
+  BOOST_TEST(good.abi_minor == MODELPORT_PLUGIN_ABI_MINOR);
   BOOST_TEST(good.sdk_version == MODELPORT_SDK_VERSION_STRING);
   CHECK_CONTAINS(good.build_info, "libstdc++");
   BOOST_TEST(good.path == fs::path(MPFX_GOODTWO));

@@ -36,7 +36,7 @@ BOOST_AUTO_TEST_CASE(discovers_the_build_trees_plugins) {
   bj::value report = modelport::json::parse(r.out);
   const bj::object* memstore = find_plugin(report, "memstore");
   BOOST_TEST_REQUIRE(memstore != nullptr, r.out);
-  BOOST_TEST(memstore->at("abi").as_string() == "1.0");
+  BOOST_TEST(memstore->at("abi").as_string() == "1.1");
   BOOST_TEST(memstore->at("prefixes").at(0).as_string() == "memstore://");
   BOOST_TEST(memstore->at("capabilities").at("memstore://").as_array().size() == 4u);
   BOOST_TEST(std::string(memstore->at("file").as_string()).ends_with("libmodelport_plugin_memstore.so"));

@@ -269,10 +269,17 @@ class Context {
 };
 
 // The model a save receives: every field as its compact JSON text (byte-exact JSON.stringify
-// output, so documents can be assembled by concatenation), and the weight chunks.
+// output, so documents can be assembled by concatenation), and the weight bytes.
+//
+// The weight bytes come either as chunks that all stay valid for the whole save, or (ABI v1.1,
+// a streaming copy) as parts read one at a time from the source. for_each_chunk works for both
+// and streams: a span is valid only during its call, so copy or write what you keep. Call it
+// once per save (a streamed source cannot be rewound). weight_chunks() gives random access but,
+// on a streamed save, first reads every part into memory: prefer for_each_chunk.
 class ArtifactsView {
  public:
-  explicit ArtifactsView(const modelport_artifacts_view* view) : view_(view) {}
+  explicit ArtifactsView(const modelport_artifacts_view* view, modelport_save_sink* sink = nullptr)
+      : view_(view), sink_(sink) {}
 
   // The field's JSON text; nullopt when absent. An explicit null is "null".
   std::optional<std::string_view> field(Field f) const {
@@ -288,12 +295,29 @@ class ArtifactsView {
   bool topology_is_binary() const noexcept { return view_->topology_is_binary != 0; }
   bool has_weight_data() const noexcept { return view_->has_weight_data != 0; }
   std::uint64_t weight_data_size() const noexcept { return view_->weight_data_size; }
-  std::span<const modelport_span> weight_chunks() const noexcept {
+  // True when the weight bytes are read from the source while this save runs.
+  bool weights_streamed() const noexcept { return streamed_raw(); }
+
+  std::span<const modelport_span> weight_chunks() const {
+    if (streamed_raw()) {
+      if (!materialized_) {
+        materialized_.emplace();
+        for_each_streamed_part([&](std::span<const std::byte> part) {
+          materialized_->storage.emplace_back(part.begin(), part.end());
+        });
+        for (const auto& bytes : materialized_->storage) materialized_->spans.push_back({bytes.data(), bytes.size()});
+      }
+      return materialized_->spans;
+    }
     return {view_->weight_chunks, view_->weight_chunk_count};
   }
-  // Calls fn(std::span<const std::byte>) for every non-empty chunk, in order.
+  // Calls fn(std::span<const std::byte>) for every non-empty piece of the weight bytes, in order.
   template <class Fn>
   void for_each_chunk(Fn&& fn) const {
+    if (streamed_raw() && !materialized_) {
+      for_each_streamed_part(fn);
+      return;
+    }
     for (const auto& c : weight_chunks()) {
       if (c.size) fn(std::span<const std::byte>(static_cast<const std::byte*>(c.data), c.size));
     }
@@ -301,7 +325,40 @@ class ArtifactsView {
   const modelport_artifacts_view* raw() const noexcept { return view_; }
 
  private:
+  bool streamed_raw() const noexcept {
+    return view_->struct_size >= offsetof(modelport_artifacts_view, weights_streamed) + sizeof(uint32_t) &&
+           view_->weights_streamed != 0;
+  }
+  template <class Fn>
+  void for_each_streamed_part(Fn&& fn) const {
+    const modelport_host_api& h = detail::host();
+    if (!sink_ || h.struct_size < offsetof(modelport_host_api, save_next_weights) + sizeof(void*) || !h.save_next_weights) {
+      throw Error(Code::internal, "the weights of this save are streamed but the core offers no way to read them");
+    }
+    if (consumed_) throw Error(Code::internal, "the streamed weights of a save can be read only once");
+    consumed_ = true;
+    std::uint64_t seen = 0;
+    for (;;) {
+      modelport_span part{};
+      int code = h.save_next_weights(sink_, &part, detail::current_status());
+      if (code != MODELPORT_OK) throw detail::HostFailure(static_cast<Code>(code), "reading the weights to save failed");
+      if (!part.data || part.size == 0) break;
+      seen += part.size;
+      fn(std::span<const std::byte>(static_cast<const std::byte*>(part.data), part.size));
+    }
+    if (seen != weight_data_size()) {
+      throw Error(Code::internal, "the streamed weights held " + std::to_string(seen) + " bytes, not the announced " +
+                                      std::to_string(weight_data_size()));
+    }
+  }
+  struct Materialized {
+    std::vector<std::vector<std::byte>> storage;
+    std::vector<modelport_span> spans;
+  };
   const modelport_artifacts_view* view_;
+  modelport_save_sink* sink_;
+  mutable bool consumed_ = false;
+  mutable std::optional<Materialized> materialized_;
 };
 
 // Where a load puts the model it read.
@@ -349,6 +406,39 @@ class LoadSink {
       check(code);
     }
   }
+  // True when this load feeds a streaming copy (ABI v1.1): shards appended with append_deferred
+  // are then read one at a time while the copy is saved, instead of all during the load.
+  bool deferred_allowed() const {
+    const modelport_host_api& h = detail::host();
+    return has_deferred(h) && h.load_deferred_allowed(sink_) != 0;
+  }
+  // Appends `size` weight bytes that fill(dest) writes (exactly dest.size() bytes) when the core
+  // needs them. fill may run on another thread after this load returned and the handler is gone,
+  // so it must own what it uses (capture shared state, open files, a snapshot). Fills of one load
+  // never run at the same time. Where deferral is not allowed (an ordinary load, or an older
+  // core), fill runs now, into a core-owned buffer.
+  void append_deferred(std::uint64_t size, std::function<void(std::span<std::byte>)> fill) {
+    const modelport_host_api& h = detail::host();
+    if (!has_deferred(h)) {
+      if (size > SIZE_MAX) throw Error(Code::invalid_argument, "a weight shard is larger than this process can address");
+      std::span<std::byte> out = append_alloc(static_cast<std::size_t>(size));
+      fill(out);
+      return;
+    }
+    using Fill = std::function<void(std::span<std::byte>)>;
+    auto* holder = new Fill(std::move(fill));
+    auto fill_trampoline = [](void* ctx, void* dest, uint64_t n, modelport_status* status) noexcept -> int {
+      return detail::guarded(status, [&] {
+        (*static_cast<Fill*>(ctx))(std::span<std::byte>(static_cast<std::byte*>(dest), static_cast<std::size_t>(n)));
+      });
+    };
+    auto release_trampoline = [](void* ctx) noexcept { delete static_cast<Fill*>(ctx); };
+    int code = h.load_append_weights_deferred(sink_, size, fill_trampoline, release_trampoline, holder, status_);
+    if (code != MODELPORT_OK) {
+      release_trampoline(holder);
+      check(code);
+    }
+  }
   // A core-owned chunk to fill in place (valid until the load returns).
   std::span<std::byte> append_alloc(std::size_t size) {
     void* p = detail::host().load_append_weights_alloc(sink_, size, status_);
@@ -357,6 +447,10 @@ class LoadSink {
   }
 
  private:
+  static bool has_deferred(const modelport_host_api& h) {
+    return h.struct_size >= offsetof(modelport_host_api, load_append_weights_deferred) + sizeof(void*) &&
+           h.load_deferred_allowed && h.load_append_weights_deferred;
+  }
   // The host has set the status already; HostFailure makes the trampoline return its code as is.
   static void check(int code) {
     if (code != MODELPORT_OK) throw detail::HostFailure(static_cast<Code>(code), "rejected by the modelport core");
@@ -454,7 +548,7 @@ inline void destroy_handler(modelport_handler* h) noexcept {
 inline int save_handler(modelport_handler* h, const modelport_artifacts_view* view, modelport_save_sink* out,
                         modelport_status* status) noexcept {
   return guarded(status, [&] {
-    ArtifactsView artifacts(view);
+    ArtifactsView artifacts(view, out);
     SaveResult result(out);
     static_cast<HandlerBox*>(h->impl)->handler->save(artifacts, result);
   });

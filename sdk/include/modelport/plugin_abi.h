@@ -1,5 +1,5 @@
 /*
- * modelport plugin ABI, version 1.
+ * modelport plugin ABI, version 1.1 (1.0 plus streaming copies; see "v1.1" below).
  *
  * The contract between the modelport core and a scheme plugin (a shared object). Plain C, so a
  * plugin built with another compiler or C++ standard library still works: nothing but C types,
@@ -34,9 +34,9 @@ extern "C" {
 #endif
 
 #define MODELPORT_PLUGIN_ABI_MAJOR 1
-#define MODELPORT_PLUGIN_ABI_MINOR 0
+#define MODELPORT_PLUGIN_ABI_MINOR 1
 #define MODELPORT_PLUGIN_ENTRY_SYMBOL "modelport_plugin_entry_v1"
-#define MODELPORT_SDK_VERSION_STRING "0.1.0"
+#define MODELPORT_SDK_VERSION_STRING "0.2.0"
 
 #if defined(_WIN32)
 #define MODELPORT_PLUGIN_EXPORT __declspec(dllexport)
@@ -116,7 +116,8 @@ typedef struct modelport_request_options {
 
 /* A model to save: every field as compact JSON text exactly as JS JSON.stringify writes it
  * (so plugins can build documents by concatenation, byte-exact), NULL data = absent; an
- * explicit null is the text "null". Weight bytes are the concatenation of the chunks. */
+ * explicit null is the text "null". Weight bytes are the concatenation of the chunks, or, when
+ * weights_streamed is set (v1.1), of the parts host->save_next_weights hands out in order. */
 typedef struct modelport_artifacts_view {
   uint32_t struct_size;
   modelport_span fields[MODELPORT_FIELD_COUNT];
@@ -125,6 +126,10 @@ typedef struct modelport_artifacts_view {
   const modelport_span* weight_chunks;
   size_t weight_chunk_count;
   uint64_t weight_data_size;
+  /* v1.1. Nonzero: weight_chunks is NULL and the weight_data_size bytes come from
+   * host->save_next_weights, one part at a time (a streaming copy: the whole model is never in
+   * memory). The core sets it only for plugins that declare abi_minor >= 1. */
+  uint32_t weights_streamed;
 } modelport_artifacts_view;
 
 /* ModelArtifactsInfo. Byte counts are -1 when unknown. */
@@ -194,6 +199,28 @@ typedef struct modelport_host_api {
    * model_topology_type "JSON" (static storage). */
   int (*model_json_info)(const char* json, size_t size, const char* source, modelport_model_info* out,
                          modelport_status* status);
+
+  /* -- v1.1: streaming copies (present when struct_size covers them) -- */
+  /* Nonzero when this load is the source of a streaming copy: weight bytes appended with
+   * load_append_weights_deferred are then read one shard at a time, while the copy is saved. */
+  int (*load_deferred_allowed)(modelport_load_sink* sink);
+  /* Appends `size` weight bytes that the core reads later: it calls fill(context, dest, size,
+   * status) at most once, which writes exactly `size` bytes to `dest` (or fails with a status
+   * naming the URL). Fills of one load run one at a time, on any thread, possibly after the load
+   * returned and its handler was destroyed, so `context` holds everything fill needs (for a
+   * consistent snapshot: open files, a read transaction). release(context) runs exactly once
+   * when the core no longer needs the shard, whether fill ran or not. When deferral is not
+   * allowed the core calls fill before this returns. When this call fails, the core has not
+   * taken `context`: the plugin releases it. */
+  int (*load_append_weights_deferred)(modelport_load_sink* sink, uint64_t size,
+                                      int (*fill)(void* context, void* dest, uint64_t size, modelport_status* status),
+                                      void (*release)(void* context), void* context, modelport_status* status);
+  /* During a save whose view has weights_streamed set: the next part of the weight bytes, in
+   * order. *out stays valid until the next call or until the save returns; after the last part
+   * it is {NULL, 0}. A failure (the source cannot be read, fails its digests, the copy was
+   * cancelled) returns its code with `status` set, and the save must then fail without
+   * committing anything. */
+  int (*save_next_weights)(modelport_save_sink* sink, modelport_span* out, modelport_status* status);
 } modelport_host_api;
 
 /* A handler instance, made for one URL. The core never looks inside `impl`. */
@@ -262,7 +289,8 @@ static inline void modelport_set_version_metadata(modelport_plugin_descriptor* d
 } /* extern "C" */
 #endif
 
-/* The v1 layouts, frozen (LP64). A change here is an ABI break: bump MAJOR instead. */
+/* The v1 layouts (LP64). Sizes grow only by appending (the v1.0 size is kept in a comment);
+ * any other change is an ABI break: bump MAJOR instead. */
 #if defined(__LP64__) || defined(_WIN64)
 #ifdef __cplusplus
 #define MODELPORT_ABI_ASSERT(cond, msg) static_assert(cond, msg)
@@ -272,9 +300,9 @@ static inline void modelport_set_version_metadata(modelport_plugin_descriptor* d
 MODELPORT_ABI_ASSERT(sizeof(modelport_span) == 16, "modelport_span v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_option) == 16, "modelport_option v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_request_options) == 72, "modelport_request_options v1 size");
-MODELPORT_ABI_ASSERT(sizeof(modelport_artifacts_view) == 216, "modelport_artifacts_view v1 size");
+MODELPORT_ABI_ASSERT(sizeof(modelport_artifacts_view) == 224, "modelport_artifacts_view v1.1 size (v1.0: 216)");
 MODELPORT_ABI_ASSERT(sizeof(modelport_model_info) == 48, "modelport_model_info v1 size");
-MODELPORT_ABI_ASSERT(sizeof(modelport_host_api) == 160, "modelport_host_api v1 size");
+MODELPORT_ABI_ASSERT(sizeof(modelport_host_api) == 184, "modelport_host_api v1.1 size (v1.0: 160)");
 MODELPORT_ABI_ASSERT(sizeof(modelport_handler_ops) == 32, "modelport_handler_ops v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_scheme_descriptor) == 56, "modelport_scheme_descriptor v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_plugin_descriptor) == 80, "modelport_plugin_descriptor v1 size");
