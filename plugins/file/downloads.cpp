@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <unistd.h>
 
 namespace modelport::file_plugin {
@@ -82,14 +83,26 @@ void save_download(const std::string& url, const sdk::ArtifactsView& artifacts, 
       throw;
     }
     if (with_weights) {
-      std::vector<std::span<const std::byte>> chunks;
-      artifacts.for_each_chunk([&](std::span<const std::byte> c) { chunks.push_back(c); });
+      // The weights file is claimed (created) before any byte is read: the weights can be read
+      // only once, so a name taken meanwhile must be found out before they are.
+      std::optional<NewFile> weights;
       try {
-        write_new_file(weights_path, chunks, true);
+        weights.emplace(weights_path);
       } catch (const Error& e) {
         ::unlink(json_path.c_str());
         if (e.code() == Code::already_exists) continue;
-        fs::remove(weights_path, ec);
+        throw;
+      }
+      try {
+        // Each chunk is written while for_each_chunk hands it out (a streamed save reads its
+        // source meanwhile, and a failure there ends the save here like a failed write).
+        artifacts.for_each_chunk([&](std::span<const std::byte> chunk) { weights->append(chunk); });
+        weights->flush();
+        weights->close();
+      } catch (...) {
+        weights.reset();
+        ::unlink(weights_path.c_str());
+        ::unlink(json_path.c_str());
         throw;
       }
       context.progress(artifacts.weight_data_size(), artifacts.weight_data_size(), weights_path.string());

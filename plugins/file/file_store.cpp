@@ -1,5 +1,7 @@
 #include "file_store.hpp"
 
+#include "shard_writer.hpp"
+
 #include <modelport/plugin_model_json.hpp>
 
 #include <boost/json.hpp>
@@ -24,7 +26,6 @@ using sdk::Field;
 namespace {
 
 constexpr const char* kModelJson = "model.json";
-constexpr const char* kWeightsBin = "weights.bin";
 
 bool option_true(const sdk::Context& context, std::string_view key, bool fallback) {
   auto value = context.option(key);
@@ -136,46 +137,26 @@ void save_model(const fs::path& folder, const sdk::ArtifactsView& artifacts, con
     if (ec) throw_errno(ec.value(), "cannot create the parent folder", parent);
   }
 
-  // Shard plan: the weight stream cut at fixed offsets; the chunks are never joined.
-  std::vector<std::string> names;
-  std::vector<std::vector<std::span<const std::byte>>> shard_chunks;
-  if (artifacts.has_weight_data()) {
-    const std::uint64_t total = artifacts.weight_data_size();
-    const std::uint64_t shard = settings.shard_bytes.value_or(std::max<std::uint64_t>(total, 1));
-    const std::uint64_t count = settings.shard_bytes ? (total + shard - 1) / shard : 1;
-    shard_chunks.resize(static_cast<std::size_t>(count));
-    for (std::uint64_t i = 0; i < count; ++i) {
-      names.push_back(settings.shard_bytes ? "group1-shard" + std::to_string(i + 1) + "of" + std::to_string(count) + ".bin"
-                                           : std::string(kWeightsBin));
-    }
-    std::uint64_t offset = 0;
-    artifacts.for_each_chunk([&](std::span<const std::byte> chunk) {
-      while (!chunk.empty()) {
-        auto index = static_cast<std::size_t>(settings.shard_bytes ? offset / shard : 0);
-        std::uint64_t room = settings.shard_bytes ? shard - offset % shard : chunk.size();
-        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(room, chunk.size()));
-        shard_chunks[index].push_back(chunk.first(take));
-        chunk = chunk.subspan(take);
-        offset += take;
-      }
-    });
-  }
-  const std::string manifest = sdk::single_group_manifest(names, artifacts);
+  // Shard plan: the weight bytes cut at fixed offsets, planned from their total size alone so
+  // that model.json is known before the first byte arrives.
+  const ShardPlan plan = artifacts.has_weight_data() ? plan_shards(artifacts.weight_data_size(), settings.shard_bytes) : ShardPlan{};
+  const std::string manifest = sdk::single_group_manifest(plan.names, artifacts);
   const std::string json = sdk::model_json_text(artifacts, manifest, sdk::ModelJsonLayout::node_file);
 
   // Everything is written into a fresh folder beside the target, then switched into place in one
-  // step: a reader sees the old model or the new one, and a crash leaves the old one.
+  // step: a reader sees the old model or the new one, and a crash leaves the old one. The weight
+  // bytes go to disk as they arrive (a streamed save reads them from its source meanwhile, and
+  // may fail mid-way: the staging folder is then removed like after any other failure).
   const fs::path staging = parent / (".modelport-tmp-" + folder.filename().string() + "-" + random_suffix());
   if (::mkdir(staging.c_str(), 0777) != 0) throw_errno(errno, "cannot create a staging folder", staging);
   try {
-    const std::uint64_t total = artifacts.weight_data_size();
-    std::vector<NewFile> shards;
-    shards.reserve(names.size());
-    for (std::size_t i = 0; i < names.size(); ++i) shards.push_back({staging / names[i], std::move(shard_chunks[i])});
-    write_new_files(shards, settings.durable, [&](const NewFile& file, std::uint64_t written) {
-      context.progress(written, total, file.path.filename().string());
-      context.throw_if_cancelled("saving '" + folder.string() + "'");
-    });
+    if (artifacts.has_weight_data()) {
+      const std::uint64_t total = artifacts.weight_data_size();
+      write_shards(staging, plan, artifacts, settings.durable, [&](const std::string& file, std::uint64_t written) {
+        context.progress(written, total, file);
+        context.throw_if_cancelled("saving '" + folder.string() + "'");
+      });
+    }
     std::span<const std::byte> json_bytes(reinterpret_cast<const std::byte*>(json.data()), json.size());
     write_new_file(staging / kModelJson, std::span(&json_bytes, 1), settings.durable);
     if (settings.durable) fsync_directory(staging);

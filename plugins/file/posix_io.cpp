@@ -2,11 +2,13 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <cstdlib>
-#include <cstring>
+#include <utility>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -101,61 +103,82 @@ void write_all(int fd, std::span<const std::byte> chunk, const fs::path& path) {
   }
 }
 
-FileDescriptor create_and_write(const fs::path& path, std::span<const std::span<const std::byte>> chunks) {
-  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-  if (fd.get() < 0) throw_errno(errno, "cannot create", path);
-  for (auto chunk : chunks) write_all(fd.get(), chunk, path);
-  return fd;
-}
-
-void close_checked(FileDescriptor& fd, const fs::path& path) {
-  int raw = fd.release();
-  if (raw >= 0 && ::close(raw) != 0) throw_errno(errno, "cannot close", path);
-}
-
 }  // namespace
 
-void write_new_file(const fs::path& path, std::span<const std::span<const std::byte>> chunks, bool durable) {
-  FileDescriptor fd = create_and_write(path, chunks);
-  if (durable && ::fsync(fd.get()) != 0) throw_errno(errno, "cannot flush", path);
-  close_checked(fd, path);
+NewFile::NewFile(fs::path path) : path_(std::move(path)) {
+  fd_ = FileDescriptor(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (fd_.get() < 0) throw_errno(errno, "cannot create", path_);
 }
 
-void write_new_files(const std::vector<NewFile>& files, bool durable,
-                     const std::function<void(const NewFile&, std::uint64_t)>& written) {
+void NewFile::append(std::span<const std::byte> bytes) { write_all(fd_.get(), bytes, path_); }
+
+void NewFile::start_writeback() noexcept { ::sync_file_range(fd_.get(), 0, 0, SYNC_FILE_RANGE_WRITE); }
+
+void NewFile::flush() {
+  if (::fsync(fd_.get()) != 0) throw_errno(errno, "cannot flush", path_);
+}
+
+void NewFile::close() {
+  int raw = fd_.release();
+  if (raw >= 0 && ::close(raw) != 0) throw_errno(errno, "cannot close", path_);
+}
+
+void write_new_file(const fs::path& path, std::span<const std::span<const std::byte>> chunks, bool durable) {
+  NewFile file(path);
+  for (auto chunk : chunks) file.append(chunk);
+  if (durable) file.flush();
+  file.close();
+}
+
+void FileSequence::start(fs::path path) {
+  if (current_) throw Error(Code::internal, "file '" + path.string() + "' started before '" + current_->path().string() + "' ended");
+  current_.emplace(std::move(path));
+}
+
+void FileSequence::append(std::span<const std::byte> bytes) {
+  if (!current_) throw Error(Code::internal, "bytes written with no file started");
+  current_->append(bytes);
+}
+
+void FileSequence::end() {
+  if (!current_) return;
+  if (durable_) current_->start_writeback();
+  ended_.push_back(std::move(*current_));
+  current_.reset();
   constexpr std::size_t kBatch = 128;  // bounded open descriptors
-  std::uint64_t total = 0;
-  for (std::size_t first = 0; first < files.size(); first += kBatch) {
-    const std::size_t end = std::min(files.size(), first + kBatch);
-    std::vector<FileDescriptor> open;
-    open.reserve(end - first);
-    for (std::size_t i = first; i < end; ++i) {
-      open.push_back(create_and_write(files[i].path, files[i].chunks));
-      // Start writeback now; the fsync below then mostly waits for work already under way.
-      if (durable) ::sync_file_range(open.back().get(), 0, 0, SYNC_FILE_RANGE_WRITE);
-      for (auto c : files[i].chunks) total += c.size();
-      if (written) written(files[i], total);
-    }
-    if (durable) {
-      std::vector<int> errors(open.size(), 0);
-      std::atomic<std::size_t> next{0};
-      auto worker = [&] {
-        for (std::size_t k = next++; k < open.size(); k = next++) {
-          if (::fsync(open[k].get()) != 0) errors[k] = errno;
+  if (ended_.size() >= kBatch) flush_and_close_ended();
+}
+
+void FileSequence::finish() {
+  end();
+  flush_and_close_ended();
+}
+
+void FileSequence::flush_and_close_ended() {
+  if (durable_ && !ended_.empty()) {
+    std::vector<std::exception_ptr> errors(ended_.size());
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+      for (std::size_t k = next++; k < ended_.size(); k = next++) {
+        try {
+          ended_[k].flush();
+        } catch (...) {
+          errors[k] = std::current_exception();
         }
-      };
-      {
-        std::vector<std::jthread> pool;
-        const std::size_t threads = std::min<std::size_t>(8, open.size());
-        for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-        worker();
       }
-      for (std::size_t k = 0; k < open.size(); ++k) {
-        if (errors[k]) throw_errno(errors[k], "cannot flush", files[first + k].path);
-      }
+    };
+    {
+      std::vector<std::jthread> pool;
+      const std::size_t threads = std::min<std::size_t>(8, ended_.size());
+      for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+      worker();
     }
-    for (std::size_t k = 0; k < open.size(); ++k) close_checked(open[k], files[first + k].path);
+    for (const auto& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
   }
+  for (auto& file : ended_) file.close();
+  ended_.clear();
 }
 
 void fsync_directory(const fs::path& dir) {
@@ -188,7 +211,11 @@ void FileBytes::release() noexcept {
 }
 
 FileBytes read_file(const fs::path& path, bool map, const std::string& what) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return read_file_at(AT_FDCWD, path, path, map, what);
+}
+
+FileBytes read_file_at(int dir_fd, const fs::path& name, const fs::path& path, bool map, const std::string& what) {
+  FileDescriptor fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw_errno(errno, "cannot open " + what, path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw_errno(errno, "cannot stat " + what, path);
@@ -229,7 +256,11 @@ FileBytes read_file(const fs::path& path, bool map, const std::string& what) {
 }
 
 std::string read_text_file(const fs::path& path, const std::string& what) {
-  FileBytes bytes = read_file(path, /*map=*/false, what);
+  return read_text_file_at(AT_FDCWD, path, path, what);
+}
+
+std::string read_text_file_at(int dir_fd, const fs::path& name, const fs::path& shown, const std::string& what) {
+  FileBytes bytes = read_file_at(dir_fd, name, shown, /*map=*/false, what);
   std::string text(reinterpret_cast<const char*>(bytes.data), bytes.size);
   bytes.release();
   return text;

@@ -6,11 +6,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <vector>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace modelport::file_plugin {
 
@@ -40,18 +40,46 @@ class FileDescriptor {
   int fd_ = -1;
 };
 
+// A file created (it must not exist yet) and written front to back. Destroying one that was not
+// closed just closes its descriptor: removing the file is up to whoever created it.
+class NewFile {
+ public:
+  explicit NewFile(fs::path path);
+  void append(std::span<const std::byte> bytes);
+  // Starts writeback of what was written so far, so that a later flush mostly waits for work
+  // already under way.
+  void start_writeback() noexcept;
+  void flush();  // fsync
+  void close();  // a failed close (deferred write error) throws
+  const fs::path& path() const noexcept { return path_; }
+
+ private:
+  fs::path path_;
+  FileDescriptor fd_;
+};
+
 // Creates `path` (it must not exist), writes every chunk, fsyncs (when `durable`), closes.
 void write_new_file(const fs::path& path, std::span<const std::span<const std::byte>> chunks, bool durable);
 
-struct NewFile {
-  fs::path path;
-  std::vector<std::span<const std::byte>> chunks;
+// Files written one after another (start, append..., end; then the next), made durable together:
+// each file's writeback starts as soon as it ends, and the fsyncs of a batch of ended files run
+// in parallel, so the disk sees one burst instead of one wait per file. At most a batch of files
+// is open at once. finish() makes the remaining ones durable and closes them.
+class FileSequence {
+ public:
+  explicit FileSequence(bool durable) : durable_(durable) {}
+  void start(fs::path path);
+  void append(std::span<const std::byte> bytes);
+  void end();
+  void finish();
+
+ private:
+  void flush_and_close_ended();
+  bool durable_;
+  std::optional<NewFile> current_;
+  std::vector<NewFile> ended_;
 };
-// Writes many new files, then makes them durable together: writeback of each starts as soon as
-// it is written, and the fsyncs of a batch run in parallel, so the disk sees one burst instead
-// of one wait per file. `written(file, bytes_so_far)` reports progress after each file.
-void write_new_files(const std::vector<NewFile>& files, bool durable,
-                     const std::function<void(const NewFile&, std::uint64_t)>& written);
+
 void fsync_directory(const fs::path& dir);
 
 // A read-only view of a whole regular file: memory-mapped, or read into memory when `map` is
@@ -63,7 +91,11 @@ struct FileBytes {
   void release() noexcept;
 };
 FileBytes read_file(const fs::path& path, bool map, const std::string& what);
+// The same for `name` opened relative to the folder descriptor `dir_fd` (an absolute name ignores
+// it); errors name `shown`.
+FileBytes read_file_at(int dir_fd, const fs::path& name, const fs::path& shown, bool map, const std::string& what);
 
 std::string read_text_file(const fs::path& path, const std::string& what);
+std::string read_text_file_at(int dir_fd, const fs::path& name, const fs::path& shown, const std::string& what);
 
 }  // namespace modelport::file_plugin
