@@ -146,6 +146,39 @@ void OwnedBytes::free_bytes(std::byte* data, std::size_t size) noexcept {
 }
 
 struct Client::Impl {
+  // The spans of a streamed upload, handed one at a time from the caller's pull callback (on the
+  // thread that runs the io_context between parts) to the upload coroutine.
+  struct Feed {
+    explicit Feed(asio::io_context& ioc) : signal(ioc) {}
+    asio::steady_timer signal;  // the coroutine waits on it; cancel() wakes it
+    std::optional<std::span<const std::byte>> offered;
+    bool waiting = false;  // the coroutine wants the next span
+    bool ended = false;    // pull returned: no more spans
+    bool started = false;  // a span was taken: the body cannot be produced again
+  };
+
+  enum class Mode { text, shard, upload };
+
+  struct Job {
+    Mode mode = Mode::text;
+    std::string verb;
+    std::uint64_t limit = 0;                 // text/upload: most body bytes accepted
+    std::optional<std::uint64_t> max_bytes;  // shard: most bytes the manifest leaves
+    std::optional<std::span<std::byte>> dest;  // shard: read into this, which the body must fill exactly
+    const MultipartLayout* layout = nullptr;
+    const std::vector<std::span<const std::byte>>* chunks = nullptr;  // upload: in-memory weights
+    Feed* feed = nullptr;                    // upload: streamed weights (then chunks is unused)
+    std::uint64_t progressed = 0;            // bytes of this request reported as progress
+    // results
+    std::uint64_t body_sent = 0;             // upload: bytes of the body written in the last attempt
+    bool body_complete = false;              // upload: the last attempt wrote the whole body
+    TextResponse text;
+    OwnedBytes bytes;
+
+    // A streamed body whose weights started going out cannot be sent a second time.
+    bool body_spent() const { return feed && feed->started; }
+  };
+
   Settings settings;
   std::string method;
   Headers headers;
@@ -160,6 +193,7 @@ struct Client::Impl {
   // Set when the current batch must end: the first fatal error or cancellation.
   bool stopping = false;
   std::exception_ptr first_error;
+  Feed* active_feed = nullptr;  // the streamed upload in progress, woken when the batch stops
 
   Impl(Settings s, std::string m, Headers h, ClientHooks k)
       : settings(std::move(s)), method(std::move(m)), headers(std::move(h)), hooks(std::move(k)) {}
@@ -222,6 +256,7 @@ struct Client::Impl {
     if (!first_error) first_error = e;
     stopping = true;
     for (auto& c : connections) c.abort();
+    if (active_feed) active_feed->signal.cancel();
   }
 
   void throw_if_stopping() {
@@ -330,12 +365,51 @@ struct Client::Impl {
     }
   }
 
+  // The next span of a streamed upload; nullopt once the source has none left.
+  awaitable<std::optional<std::span<const std::byte>>> next_span(Feed& feed) {
+    feed.waiting = true;
+    while (!feed.offered && !feed.ended && !stopping) {
+      feed.signal.expires_at(asio::steady_timer::time_point::max());
+      beast::error_code ec;
+      co_await feed.signal.async_wait(with_ec(ec));
+    }
+    feed.waiting = false;
+    throw_if_stopping();
+    if (!feed.offered) co_return std::nullopt;
+    feed.started = true;
+    co_return std::exchange(feed.offered, std::nullopt);
+  }
+
+  // The multipart body: head, weight bytes (in memory or as the source hands them over), tail.
+  template <class Stream>
+  awaitable<void> write_body(Stream& s, Connection& c, const std::string& url, Job& job) {
+    job.body_sent = 0;
+    job.body_complete = false;
+    co_await write_all(s, c, asio::buffer(job.layout->head), url);
+    job.body_sent += job.layout->head.size();
+    if (job.feed) {
+      for (;;) {
+        std::optional<std::span<const std::byte>> span = co_await next_span(*job.feed);
+        if (!span) break;
+        co_await write_all(s, c, asio::const_buffer(span->data(), span->size()), url);
+        job.body_sent += span->size();
+      }
+    } else if (job.chunks) {
+      for (const auto& chunk : *job.chunks) {
+        co_await write_all(s, c, asio::const_buffer(chunk.data(), chunk.size()), url);
+        job.body_sent += chunk.size();
+      }
+    }
+    co_await write_all(s, c, asio::buffer(job.layout->tail), url);
+    job.body_sent += job.layout->tail.size();
+    job.body_complete = true;
+  }
+
   template <class Stream>
   awaitable<ResponseHead> exchange(Stream& s, Connection& c, const Endpoint& ep, const std::string& url,
                                    const std::string& verb, std::optional<http::response_parser<http::buffer_body>>& parser,
                                    std::optional<std::uint64_t> content_length = std::nullopt,
-                                   const std::string& content_type = {},
-                                   const std::vector<asio::const_buffer>& body = {}) {
+                                   const std::string& content_type = {}, Job* upload = nullptr) {
     auto req = request_head(ep, verb, content_length, content_type);
     http::request_serializer<http::empty_body> serializer(req);
     beast::error_code ec;
@@ -344,13 +418,12 @@ struct Client::Impl {
     throw_if_stopping();
     if (ec) throw Retryable{"sending the request to " + url + " failed: " + ec.message(), {}, c.reused};
     bool write_error = false;
-    for (const auto& piece : body) {
+    if (upload) {
       try {
-        co_await write_all(s, c, piece, url);
+        co_await write_body(s, c, url, *upload);
       } catch (const Retryable&) {
         // The server may have answered early (413, 401...) and closed: read that answer below.
         write_error = true;
-        break;
       }
     }
     // Interim 1xx answers (100 Continue, 103 Early Hints) come before the real one: skip them,
@@ -359,6 +432,7 @@ struct Client::Impl {
       parser.emplace();
       parser->header_limit(64 * 1024);
       parser->body_limit(boost::none);
+      if (verb == "HEAD") parser->skip(true);  // the answer to a HEAD has headers only, whatever they say
       expire(c);
       co_await http::async_read_header(s, c.buffer, *parser, with_ec(ec));
       throw_if_stopping();
@@ -461,43 +535,54 @@ struct Client::Impl {
     std::string redirect_to;
   };
 
-  enum class Mode { text, shard, upload };
-
-  struct Job {
-    Mode mode = Mode::text;
-    std::string verb;
-    std::uint64_t limit = 0;                 // text/upload: most body bytes accepted
-    std::optional<std::uint64_t> max_bytes;  // shard: most bytes the manifest leaves
-    const MultipartLayout* layout = nullptr;
-    const std::vector<std::span<const std::byte>>* chunks = nullptr;
-    std::uint64_t progressed = 0;            // bytes of this request reported as progress
-    // results
-    TextResponse text;
-    OwnedBytes bytes;
-  };
+  // A deferred shard: the body must be exactly dest.size() bytes (the manifest's size for it).
+  template <class Stream>
+  awaitable<void> read_shard_into(Stream& s, Connection& c, const ResponseHead& head,
+                                  http::response_parser<http::buffer_body>& parser, const std::string& url, Job& job) {
+    const std::span<std::byte> dest = *job.dest;
+    auto wrong_size = [&](const std::string& got) {
+      c.reset();
+      return Error(Code::corrupt, job.verb + " " + url + ": " + got + ", but the weights manifest gives this shard " +
+                                      std::to_string(dest.size()) + " bytes");
+    };
+    if (parser.is_done()) {
+      if (!dest.empty()) throw wrong_size("the response has no body");
+    } else if (head.content_length && !head.chunked) {
+      if (*head.content_length != dest.size()) throw wrong_size("the response is " + std::to_string(*head.content_length) + " bytes (Content-Length)");
+      co_await read_exact_body(s, c, dest.data(), dest.size(), url, job.progressed);
+      if (c.buffer.size() != 0) c.reset();  // bytes beyond Content-Length: do not trust the stream
+    } else {
+      // Chunked, or delimited by the end of the connection: rare for static files, so the body
+      // goes through a buffer of at most dest.size() + 1 bytes.
+      std::vector<std::byte> grown;
+      const bool whole_body = co_await read_parsed_body(s, c, parser, grown, dest.size(), url, job.progressed);
+      if (!whole_body) throw wrong_size("more bytes arrived");
+      if (grown.size() != dest.size()) throw wrong_size("the body held " + std::to_string(grown.size()) + " bytes");
+      if (!grown.empty()) std::memcpy(dest.data(), grown.data(), grown.size());
+    }
+  }
 
   template <class Stream>
   awaitable<Step> attempt(Stream& s, Connection& c, const Endpoint& ep, const std::string& url, Job& job) {
     std::optional<http::response_parser<http::buffer_body>> parser;  // set by exchange
     ResponseHead head;
     if (job.mode == Mode::upload) {
-      std::vector<asio::const_buffer> body;
-      body.emplace_back(job.layout->head.data(), job.layout->head.size());
-      for (const auto& chunk : *job.chunks) body.emplace_back(chunk.data(), chunk.size());
-      body.emplace_back(job.layout->tail.data(), job.layout->tail.size());
-      head = co_await exchange(s, c, ep, url, job.verb, parser, job.layout->content_length, job.layout->content_type, body);
+      head = co_await exchange(s, c, ep, url, job.verb, parser, job.layout->content_length, job.layout->content_type, &job);
     } else {
       head = co_await exchange(s, c, ep, url, job.verb, parser);
     }
     const Disposition disposition = classify(head.status);
     bool keep = head.keep_alive;
+    if (job.mode == Mode::upload && !job.body_complete) keep = false;  // the rest of the body was never sent
 
     if (disposition == Disposition::success && job.mode == Mode::shard) {
       if (auto problem = shard_head_problem(head, job.max_bytes)) {
         c.reset();
         throw Error(Code::corrupt, job.verb + " " + url + ": " + *problem);
       }
-      if (parser->is_done()) {
+      if (job.dest) {
+        co_await read_shard_into(s, c, head, *parser, url, job);
+      } else if (parser->is_done()) {
         job.bytes = OwnedBytes{};
       } else if (head.content_length && !head.chunked) {
         const auto size = static_cast<std::size_t>(*head.content_length);
@@ -556,6 +641,13 @@ struct Client::Impl {
           }
           break;
         }
+        if (job.mode == Mode::upload && job.body_spent()) {
+          throw Error(Code::unavailable, "HTTP " + std::to_string(head.status) + " from " + job.verb + " " + url +
+                                             ": the server redirects the upload to " +
+                                             resolve_location(url, head.location) +
+                                             ", but its weights were streamed from the source and cannot be sent "
+                                             "again; save to that URL instead");
+        }
         if (job.mode == Mode::upload && head.status != 307 && head.status != 308) {
           // fetch would follow this with a bodiless GET and report that GET's answer; an error
           // that says where the upload should go is more useful.
@@ -572,6 +664,13 @@ struct Client::Impl {
         if (job.mode == Mode::shard) throw Error(code_for_status(head.status), describe_status_failure(job.verb, url, head, body));
         break;
       case Disposition::success:
+        if (job.mode == Mode::upload && !job.body_complete) {
+          // A success for a body that did not all arrive would report a model that was not stored.
+          throw Error(Code::unavailable, "HTTP " + std::to_string(head.status) + " from " + job.verb + " " + url +
+                                             " came before the upload was complete (" + std::to_string(job.body_sent) +
+                                             " of " + std::to_string(job.layout->content_length) +
+                                             " bytes sent); the save is not trusted");
+        }
         break;
     }
     job.text.head = head;
@@ -609,6 +708,17 @@ struct Client::Impl {
       throw_if_stopping();
       c.reset();
       progress_done -= std::exchange(job.progressed, 0);  // the next attempt reads those bytes again
+      if (job.body_spent()) {
+        // Streamed weights went out already: the body cannot be produced a second time.
+        if (retry->response) {
+          job.text = std::move(*retry->response);
+          co_return;
+        }
+        throw Error(Code::unavailable, retry->message + " (after " + std::to_string(job.body_sent) + " of " +
+                                           std::to_string(job.layout->content_length) +
+                                           " bytes of the upload; its weights were streamed from the source, so it "
+                                           "is not sent again)");
+      }
       // A keep-alive connection the server had already closed: one free retry on a fresh one.
       if (retry->before_response && !stale_retry_used) {
         stale_retry_used = true;
@@ -694,15 +804,109 @@ std::vector<OwnedBytes> Client::fetch_shards(const std::vector<std::string>& url
   return out;
 }
 
+std::vector<TextResponse> Client::fetch_heads(const std::vector<std::string>& urls) {
+  std::vector<Impl::Job> jobs(urls.size());
+  for (auto& job : jobs) {
+    job.mode = Impl::Mode::text;
+    job.verb = "HEAD";
+  }
+  std::size_t next = 0;
+  const std::size_t workers = std::min<std::size_t>(impl_->settings.connections, urls.size());
+  std::vector<std::function<awaitable<void>()>> work;
+  for (std::size_t w = 0; w < workers; ++w) {
+    work.emplace_back([this, w, &next, &jobs, &urls]() -> awaitable<void> {
+      Connection& c = impl_->connection(w);
+      while (!impl_->stopping && next < jobs.size()) {
+        const std::size_t i = next++;
+        co_await impl_->perform(c, urls[i], jobs[i]);
+      }
+    });
+  }
+  impl_->run_batch(std::move(work));
+  std::vector<TextResponse> out;
+  for (auto& j : jobs) out.push_back(std::move(j.text));
+  return out;
+}
+
+void Client::fetch_shard_into(const std::string& url, std::span<std::byte> dest) {
+  Impl::Job job;
+  job.mode = Impl::Mode::shard;
+  job.verb = impl_->method;
+  job.max_bytes = dest.size();
+  job.dest = dest;
+  impl_->run_batch({[this, &job, url]() -> awaitable<void> { co_await impl_->perform(impl_->connection(0), url, job); }});
+}
+
+namespace {
+// Thrown through the source's pull when the upload ended early (the server answered or the
+// connection failed mid-body): stops reading parts nobody will send.
+struct UploadOver {};
+}  // namespace
+
 TextResponse Client::upload(const std::string& url, const std::string& method, const MultipartLayout& layout,
-                            const std::vector<std::span<const std::byte>>& chunks) {
+                            const UploadBody& body) {
+  Impl& impl = *impl_;
   Impl::Job job;
   job.mode = Impl::Mode::upload;
   job.verb = method;
   job.limit = 16 * 1024 * 1024;
   job.layout = &layout;
-  job.chunks = &chunks;
-  impl_->run_batch({[this, &job, url]() -> awaitable<void> { co_await impl_->perform(impl_->connection(0), url, job); }});
+  job.chunks = &body.chunks;
+  if (!body.pull) {
+    impl.run_batch({[&impl, &job, url]() -> awaitable<void> { co_await impl.perform(impl.connection(0), url, job); }});
+    return std::move(job.text);
+  }
+
+  // Streamed: the upload coroutine runs on this thread's io_context, which is driven while pull
+  // hands over each part, so each span is on the wire before pull's callback returns.
+  Impl::Feed feed(impl.ioc);
+  job.feed = &feed;
+  impl.active_feed = &feed;
+  impl.stopping = false;
+  impl.first_error = nullptr;
+  bool finished = false;
+  impl.ioc.restart();
+  asio::co_spawn(
+      impl.ioc, [&impl, &job, url]() -> awaitable<void> { co_await impl.perform(impl.connection(0), url, job); },
+      [&impl, &finished](std::exception_ptr e) {
+        if (e) impl.fail(e);
+        finished = true;
+      });
+  // Runs the io_context until `ready` or the coroutine is over, polling for cancellation.
+  auto drive_until = [&](auto ready) {
+    while (!finished && !ready() && !impl.ioc.stopped()) {
+      impl.ioc.run_one_for(std::chrono::milliseconds(50));
+      if (!impl.stopping && impl.hooks.cancelled && impl.hooks.cancelled()) {
+        impl.fail(std::make_exception_ptr(Error(Code::cancelled, "cancelled")));
+      }
+    }
+  };
+  auto wants_a_span = [&] { return feed.waiting && !feed.offered; };
+  try {
+    body.pull([&](std::span<const std::byte> span) {
+      if (span.empty()) return;
+      drive_until(wants_a_span);
+      if (finished || !wants_a_span()) throw UploadOver{};
+      feed.offered = span;
+      feed.signal.cancel();
+      drive_until(wants_a_span);  // taken and written (or the upload is over)
+      if (finished) throw UploadOver{};
+    });
+  } catch (const UploadOver&) {
+    // The coroutine's own outcome (a response or an error) is what counts.
+  } catch (...) {
+    // The source failed: drop the connection mid-body, so the server never sees a complete one.
+    impl.fail(std::current_exception());
+  }
+  feed.ended = true;
+  feed.signal.cancel();
+  try {
+    impl.run();
+  } catch (...) {
+    impl.active_feed = nullptr;
+    throw;
+  }
+  impl.active_feed = nullptr;
   return std::move(job.text);
 }
 

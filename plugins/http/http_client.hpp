@@ -61,6 +61,19 @@ struct ClientHooks {
   std::function<void(std::uint64_t done, std::optional<std::uint64_t> total, const std::string& url)> progress;
 };
 
+// The weight bytes of an upload, in one of two forms.
+//  - `chunks`: bytes in memory for the whole upload. They can be sent again, so a 503/429 or a
+//    307/308 redirect repeats the request as before.
+//  - `pull` (set): a streamed source. pull(write) calls write(span) once per part, in order, and
+//    each span is valid only during that call; the client sends it before write returns. Once a
+//    weight byte went out the body cannot be produced again, so nothing is retried or redirected
+//    after that point. When pull throws, the connection is dropped mid-body (the server sees a
+//    short body and must discard it) and upload rethrows pull's exception.
+struct UploadBody {
+  std::vector<std::span<const std::byte>> chunks;
+  std::function<void(const std::function<void(std::span<const std::byte>)>& write)> pull;
+};
+
 class Client {
  public:
   Client(Settings settings, std::string method, Headers headers, ClientHooks hooks);
@@ -80,10 +93,20 @@ class Client {
                                        const std::vector<std::optional<std::uint64_t>>& max_bytes,
                                        std::optional<std::uint64_t> total_bytes);
 
-  // One upload: `layout.head`, then the chunks as they are, then `layout.tail`, with
-  // Content-Length known up front. Returns the server's response (any status).
+  // A HEAD request per URL in parallel (redirects followed, 5xx/429 and connection failures
+  // retried); each answer's head as it came (the caller judges it). Throws sdk::Error when a URL
+  // gives no answer at all.
+  std::vector<TextResponse> fetch_heads(const std::vector<std::string>& urls);
+
+  // One shard read straight into `dest`, which its body must fill exactly (a deferred fill: the
+  // manifest gave the size before the request). Same checks, retries and redirects as
+  // fetch_shards; throws sdk::Error naming the URL.
+  void fetch_shard_into(const std::string& url, std::span<std::byte> dest);
+
+  // One upload: `layout.head`, then the weight bytes, then `layout.tail`, with Content-Length
+  // known up front. Returns the server's response (any status).
   TextResponse upload(const std::string& url, const std::string& method, const MultipartLayout& layout,
-                      const std::vector<std::span<const std::byte>>& chunks);
+                      const UploadBody& body);
 
  private:
   struct Impl;

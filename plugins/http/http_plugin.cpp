@@ -102,6 +102,8 @@ class HttpHandler final : public sdk::Handler {
       total.reset();
     }
 
+    if (sink.deferred_allowed() && layout_matches && append_deferred_shards(sink, client, method, layout, urls)) return;
+
     std::vector<OwnedBytes> shards = client.fetch_shards(urls, max_bytes, total);
     if (layout_matches) {
       std::vector<std::uint64_t> sizes;
@@ -123,6 +125,60 @@ class HttpHandler final : public sdk::Handler {
     }
   }
 
+  // A streaming copy's source: every shard becomes a deferred part the core fills later, one at a
+  // time, on any thread, maybe after this handler is gone. The fills share one client of their
+  // own (io_context, keep-alive connection, TLS, headers, timeouts, retries) and nothing of the
+  // handler or its Context. Returns false when the shard sizes cannot be known up front; the
+  // load then takes the parallel path.
+  bool append_deferred_shards(sdk::LoadSink& sink, Client& client, const std::string& method,
+                              const ManifestLayout& layout, const std::vector<std::string>& urls) const {
+    const std::optional<std::vector<std::uint64_t>> sizes = shard_sizes(client, layout, urls);
+    if (!sizes) return false;
+    auto fills = std::make_shared<Client>(settings_, method, headers_, ClientHooks{});
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+      sink.append_deferred((*sizes)[i], [fills, url = urls[i]](std::span<std::byte> dest) { fills->fetch_shard_into(url, dest); });
+    }
+    return true;
+  }
+
+  // Each shard's size before reading it: a group's only shard has the group's size; the shards
+  // of a group split in several files (converter output, 4 MB each) are asked with HEAD, and
+  // their sizes must add up to the group's. Any doubt (no Content-Length, an error status, a
+  // mismatch) gives nullopt: the parallel load then reads the shards and reports what is wrong.
+  std::optional<std::vector<std::uint64_t>> shard_sizes(Client& client, const ManifestLayout& layout,
+                                                        const std::vector<std::string>& urls) const {
+    std::vector<std::size_t> shards_in_group(layout.group_bytes.size(), 0);
+    for (std::size_t g : layout.group_of_shard) ++shards_in_group[g];
+    std::vector<std::uint64_t> sizes(urls.size(), 0);
+    std::vector<std::size_t> asked;
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+      const std::size_t g = layout.group_of_shard[i];
+      if (!layout.group_bytes[g]) return std::nullopt;
+      if (shards_in_group[g] == 1) {
+        sizes[i] = *layout.group_bytes[g];
+      } else {
+        asked.push_back(i);
+      }
+    }
+    if (asked.empty()) return sizes;
+    std::vector<std::string> head_urls;
+    for (std::size_t i : asked) head_urls.push_back(urls[i]);
+    std::vector<TextResponse> heads;
+    try {
+      heads = client.fetch_heads(head_urls);
+    } catch (const Error& e) {
+      if (e.code() == Code::cancelled) throw;
+      return std::nullopt;
+    }
+    for (std::size_t k = 0; k < asked.size(); ++k) {
+      const ResponseHead& head = heads[k].head;
+      if (classify(head.status) != Disposition::success || head.chunked || !head.content_length) return std::nullopt;
+      sizes[asked[k]] = *head.content_length;
+    }
+    if (group_size_problem(layout, urls, sizes)) return std::nullopt;
+    return sizes;
+  }
+
   void save_model(const sdk::ArtifactsView& artifacts, sdk::SaveResult& result) {
     if (artifacts.topology_is_binary()) {
       throw Error(Code::invalid_argument,
@@ -133,12 +189,23 @@ class HttpHandler final : public sdk::Handler {
     const std::string json = sdk::model_json_text(artifacts, manifest, sdk::ModelJsonLayout::browser);
     const bool with_weights = artifacts.has_weight_data();
     const MultipartLayout layout = multipart_layout(json, with_weights, artifacts.weight_data_size(), random_boundary());
-    std::vector<std::span<const std::byte>> chunks;
-    if (with_weights) artifacts.for_each_chunk([&](std::span<const std::byte> c) { chunks.push_back(c); });
+    // Weights in memory are sent as they are (and can be sent again for a retry or a 307/308);
+    // streamed ones are pulled part by part while the request body goes out, each part on the
+    // wire before the next is read.
+    UploadBody body;
+    if (with_weights && artifacts.weights_streamed()) {
+      body.pull = [&artifacts](const std::function<void(std::span<const std::byte>)>& write) {
+        artifacts.for_each_chunk(write);
+      };
+    } else if (with_weights) {
+      for (const auto& c : artifacts.weight_chunks()) {
+        if (c.size) body.chunks.emplace_back(static_cast<const std::byte*>(c.data), c.size);
+      }
+    }
 
     const std::string method = context_.method() ? std::string(*context_.method()) : "POST";
     Client client = make_client(method);
-    TextResponse response = client.upload(url_, method, layout, chunks);
+    TextResponse response = client.upload(url_, method, layout, body);
     if (classify(response.head.status) != Disposition::success) {
       throw Error(code_for_status(response.head.status),
                   "BrowserHTTPRequest.save() failed due to HTTP response status " + std::to_string(response.head.status) +
