@@ -1,5 +1,6 @@
 #include "file_store.hpp"
 
+#include "deferred_shards.hpp"
 #include "shard_writer.hpp"
 
 #include <modelport/plugin_model_json.hpp>
@@ -238,14 +239,10 @@ fs::path resolve_shard(const fs::path& folder, const fs::path& real_folder, cons
   return joined;
 }
 
-}  // namespace
-
-void load_model(const fs::path& location, const LoadSettings& settings, const sdk::Context& context, sdk::LoadSink& sink) {
-  std::error_code ec;
-  fs::path json_path = location;
-  if (fs::is_directory(location, ec)) json_path = location / kModelJson;
+// The model.json a load reads: `name` relative to `dir_fd` (AT_FDCWD: the current folder).
+void check_model_json(int dir_fd, const fs::path& name, const fs::path& json_path) {
   struct stat st {};
-  if (::stat(json_path.c_str(), &st) != 0) {
+  if (::fstatat(dir_fd, name.c_str(), &st, 0) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) {
       throw Error(Code::not_found, "Path " + json_path.string() + " does not exist: loading failed");
     }
@@ -255,6 +252,42 @@ void load_model(const fs::path& location, const LoadSettings& settings, const sd
     throw Error(Code::invalid_argument, "The path to load from must be a file. Loading from a directory is not supported. ('" +
                                             json_path.string() + "')");
   }
+}
+
+// The source of a streaming copy: model.json now, the shards later, one at a time, all through
+// one descriptor of the model folder (deferred_shards.hpp says why and what that guards against).
+void load_model_deferred(const fs::path& json_path, const LoadSettings& settings, const sdk::Context& context,
+                         sdk::LoadSink& sink) {
+  const fs::path folder = json_path.parent_path();
+  const std::shared_ptr<const OpenFolder> open = open_model_folder(folder, json_path);
+  check_model_json(open->fd.get(), json_path.filename(), json_path);
+  const std::string text = read_text_file_at(open->fd.get(), json_path.filename(), json_path, "model JSON");
+  const std::vector<std::string> shards = sink.set_model_json(text, json_path.string());
+  std::vector<fs::path> files;
+  files.reserve(shards.size());
+  std::error_code ec_real;
+  const fs::path real_folder = fs::canonical(folder, ec_real);
+  for (const auto& s : shards) files.push_back(resolve_shard(folder, real_folder, s, json_path, settings));
+  for (const auto& file : files) {
+    context.throw_if_cancelled("loading '" + json_path.string() + "'");
+    // Inside the folder: relative to the open folder. Elsewhere (allow_outside): by its path.
+    fs::path inside = file.lexically_relative(folder);
+    const bool is_inside = !inside.empty() && *inside.begin() != "..";
+    append_deferred_shard(sink, open, is_inside ? inside : file, file);
+  }
+}
+
+}  // namespace
+
+void load_model(const fs::path& location, const LoadSettings& settings, const sdk::Context& context, sdk::LoadSink& sink) {
+  std::error_code ec;
+  fs::path json_path = location;
+  if (fs::is_directory(location, ec)) json_path = location / kModelJson;
+  if (sink.deferred_allowed()) {
+    load_model_deferred(json_path, settings, context, sink);
+    return;
+  }
+  check_model_json(AT_FDCWD, json_path, json_path);
   const std::string text = read_text_file(json_path, "model JSON");
   const std::vector<std::string> shards = sink.set_model_json(text, json_path.string());
   const fs::path folder = json_path.parent_path();
