@@ -13,7 +13,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <pwd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -344,45 +346,130 @@ sdk::ModelInfo info_from_row(const Statement& s, int first) {
   return info;
 }
 
-// Cuts the weight stream into rows of `chunk_bytes` and writes each with incremental blob I/O:
-// a zeroblob row is inserted, then filled in place. Returns the number of rows.
+// ---- Reads during a save in the same process ----------------------------------------------
+//
+// A streaming copy between two models of one database file (`cp indexeddb://a indexeddb://b`)
+// reads the source rows while the destination's save holds the write transaction. With a
+// rollback journal that save takes the EXCLUSIVE lock as soon as its page cache spills, and
+// keeps it until it commits; a reader on another connection would then wait for the save, which
+// waits for the reader's bytes. So while a save of this process holds a file's write
+// transaction, it publishes its connection here, and deferred reads of that file go through it
+// (under its `use` mutex) instead of their own connection. Hand-written: SQLite has no way for
+// two connections of one process to share a write transaction other than the deprecated shared
+// cache, whose table locks would block the same way.
+struct ActiveWriter {
+  std::mutex use;           // held by whoever runs SQL on `db`
+  Database* db = nullptr;   // null once the save has ended
+};
+
+// Lock order: a FileGate's mutex, then an ActiveWriter's `use`; a save never takes the gate
+// while it holds `use`.
+struct FileGate {
+  std::mutex mutex;  // held by a deferred read for its whole read; by a save to (un)publish
+  std::shared_ptr<ActiveWriter> writer;
+};
+
+std::string gate_key(const fs::path& file) {
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(file, ec);
+  return (ec ? file : canonical).string();
+}
+
+// One gate per database file for the life of the process (a handful of origins at most).
+FileGate& gate_for(const fs::path& file) {
+  static std::mutex gates_mutex;
+  static auto* gates = new std::map<std::string, std::unique_ptr<FileGate>>();
+  std::lock_guard lock(gates_mutex);
+  auto& gate = (*gates)[gate_key(file)];
+  if (!gate) gate = std::make_unique<FileGate>();
+  return *gate;
+}
+
+// A save's side of the gate: publishes the connection once the write transaction is ours, holds
+// `use` whenever the save runs SQL, and unpublishes at the end (before a rollback, which then
+// runs on the saving thread alone).
+class PublishedWriter {
+ public:
+  explicit PublishedWriter(Database& db) : gate_(gate_for(db.file())), writer_(std::make_shared<ActiveWriter>()) {
+    writer_->db = &db;
+    {
+      std::lock_guard lock(gate_.mutex);
+      gate_.writer = writer_;
+    }
+    use_ = std::unique_lock(writer_->use);
+  }
+  PublishedWriter(const PublishedWriter&) = delete;
+  PublishedWriter& operator=(const PublishedWriter&) = delete;
+  ~PublishedWriter() {
+    if (!use_.owns_lock()) use_.lock();
+    writer_->db = nullptr;
+    use_.unlock();
+    std::lock_guard lock(gate_.mutex);
+    if (gate_.writer == writer_) gate_.writer.reset();
+  }
+  // Lets deferred reads use the connection while the save waits for the next part of the weights.
+  template <class Fn>
+  void while_released(Fn&& fn) {
+    use_.unlock();
+    try {
+      fn();
+    } catch (...) {
+      use_.lock();  // the rollback that follows runs SQL
+      throw;
+    }
+    use_.lock();
+  }
+  std::mutex& use() noexcept { return writer_->use; }
+
+ private:
+  FileGate& gate_;
+  std::shared_ptr<ActiveWriter> writer_;
+  std::unique_lock<std::mutex> use_;
+};
+
+// Cuts the weight stream into rows of `chunk_bytes` in one pass over for_each_chunk (a streamed
+// save reads its source once, in order) and writes each row with incremental blob I/O as the
+// bytes arrive: a zeroblob row is inserted when its first byte comes, then filled in place.
+// Returns the number of rows.
 std::int64_t write_chunks(Database& db, const StoreSettings& settings, std::int64_t model_id,
-                          const sdk::ArtifactsView& artifacts, const sdk::Context& context, const std::string& url) {
+                          const sdk::ArtifactsView& artifacts, const sdk::Context& context, const std::string& url,
+                          PublishedWriter& publisher) {
   const std::uint64_t total = artifacts.weight_data_size();
-  if (total == 0) return 0;
   Statement insert(db, "INSERT INTO weight_chunks(modelId, seq, data) VALUES(?1, ?2, zeroblob(?3))");
   Blob blob(db, "weight_chunks", "data", true);
-  auto chunks = artifacts.weight_chunks();
-  std::size_t index = 0;   // current input chunk
-  std::uint64_t used = 0;  // bytes of it already written
-  std::uint64_t done = 0;
+  std::uint64_t done = 0;       // bytes written
+  std::uint64_t row_start = 0;  // where the open row starts in the weight bytes
+  std::uint64_t row_end = 0;    // and where it ends
   std::int64_t seq = 0;
-  while (done < total) {
-    context.throw_if_cancelled("saving '" + url + "'");
-    const std::uint64_t row = std::min<std::uint64_t>(settings.chunk_bytes, total - done);
-    insert.bind(1, model_id).bind(2, seq).bind(3, static_cast<std::int64_t>(row));
-    insert.run();
-    insert.reset();
-    blob.open(sqlite3_last_insert_rowid(db.handle()));
-    std::uint64_t at = 0;
-    while (at < row) {
-      while (index < chunks.size() && used == chunks[index].size) {
-        ++index;
-        used = 0;
+  auto write = [&](std::span<const std::byte> bytes) {
+    std::lock_guard use(publisher.use());
+    while (!bytes.empty()) {
+      if (done == row_end) {
+        if (done == total) {
+          throw Error(Code::internal, "saving '" + url + "': the weight data holds more bytes than weight_data_size (" +
+                                          std::to_string(total) + ")");
+        }
+        context.throw_if_cancelled("saving '" + url + "'");
+        const std::uint64_t row = std::min<std::uint64_t>(settings.chunk_bytes, total - done);
+        insert.bind(1, model_id).bind(2, seq).bind(3, static_cast<std::int64_t>(row));
+        insert.run();
+        insert.reset();
+        blob.open(sqlite3_last_insert_rowid(db.handle()));
+        row_start = done;
+        row_end = done + row;
+        ++seq;
       }
-      if (index == chunks.size()) {
-        throw Error(Code::internal, "saving '" + url + "': the weight chunks hold fewer bytes than weight_data_size (" +
-                                        std::to_string(total) + ")");
-      }
-      const auto* data = static_cast<const std::byte*>(chunks[index].data) + used;
-      const std::uint64_t take = std::min<std::uint64_t>(row - at, chunks[index].size - used);
-      blob.write(std::span<const std::byte>(data, static_cast<std::size_t>(take)), at);
-      at += take;
-      used += take;
+      const std::uint64_t take = std::min<std::uint64_t>(bytes.size(), row_end - done);
+      blob.write(bytes.first(static_cast<std::size_t>(take)), done - row_start);
+      done += take;
+      bytes = bytes.subspan(static_cast<std::size_t>(take));
+      if (done == row_end) context.progress(done, total, url);
     }
-    done += row;
-    ++seq;
-    context.progress(done, total, url);
+  };
+  publisher.while_released([&] { artifacts.for_each_chunk(write); });
+  if (done != total) {
+    throw Error(Code::internal, "saving '" + url + "': the weight data holds fewer bytes (" + std::to_string(done) +
+                                    ") than weight_data_size (" + std::to_string(total) + ")");
   }
   blob.close_checked();
   return seq;
@@ -498,6 +585,9 @@ void save_model(const StoreSettings& settings, const std::string& model_path, co
   OpenedStore store = open_store(settings, OpenMode::write, &context, "Failed to save model '" + model_path + "' to IndexedDB");
   Database& db = *store.db;
   Transaction tx(db, Transaction::Kind::write);
+  // Declared after the transaction, so gone before its rollback: once unpublished, no deferred
+  // read touches this connection, and the rollback runs on this thread alone.
+  PublishedWriter publisher(db);
   // The date once the write lock is ours: saves queued behind each other get increasing dates.
   info.date_saved_ms = now_ms();
 
@@ -511,7 +601,7 @@ void save_model(const StoreSettings& settings, const std::string& model_path, co
                 "coalesce((SELECT max(modelId) FROM weight_chunks), 0)) + 1");
     if (s.step()) model_id = s.int64(0);
   }
-  const std::int64_t chunk_count = write_chunks(db, settings, model_id, artifacts, context, url);
+  const std::int64_t chunk_count = write_chunks(db, settings, model_id, artifacts, context, url, publisher);
 
   std::optional<std::int64_t> old_id;
   {
@@ -630,6 +720,79 @@ class Prefaulter {
   std::thread thread_;
 };
 
+// ---- Deferred reads (the source of a streaming copy) ---------------------------------------
+
+// What the deferred reads of one load share. The connection is their own (no context: it
+// outlives the load call), used between reads with no transaction open, so a save of the same
+// file is never held up by a copy that is slow to consume.
+struct DeferredSource {
+  std::unique_ptr<Database> db;
+  std::string model_path;
+  std::string url;
+  std::int64_t model_id = 0;
+  std::int64_t date_saved = 0;
+};
+
+std::string deferred_operation(const DeferredSource& source) {
+  return "Failed to read the weights of '" + source.url + "' from IndexedDB for a copy";
+}
+
+// Row `seq` of the loaded version into `dest`, through `db` (inside a transaction). A save gives
+// every version a fresh modelId and deletes the old rows in the same transaction, so a row found
+// under the loaded modelId, path and date belongs to the loaded version; a replaced or removed
+// model has none.
+void read_deferred_row(Database& db, const DeferredSource& source, std::int64_t seq, std::span<std::byte> dest) {
+  Statement s(db,
+              "SELECT w.chunkId, length(w.data) FROM weight_chunks AS w JOIN models_store AS m ON m.modelId = w.modelId "
+              "WHERE m.modelPath = ?1 AND m.modelId = ?2 AND m.dateSaved = ?3 AND w.seq = ?4");
+  s.bind(1, std::string_view(source.model_path)).bind(2, source.model_id).bind(3, source.date_saved).bind(4, seq);
+  if (!s.step()) {
+    throw Error(Code::unavailable, deferred_operation(source) +
+                                       ": the model changed while it was being copied (it was replaced or removed after "
+                                       "it was loaded); copy it again");
+  }
+  const std::int64_t chunk_id = s.int64(0);
+  const auto length = static_cast<std::uint64_t>(s.int64(1));
+  s.reset();
+  if (length != dest.size()) {
+    throw Error(Code::corrupt, deferred_operation(source) + ": weight chunk " + std::to_string(seq) + " in '" +
+                                   db.file().string() + "' holds " + std::to_string(length) + " bytes, not the " +
+                                   std::to_string(dest.size()) + " it held when the model was loaded");
+  }
+  Blob blob(db, "weight_chunks", "data", false);
+  blob.open(chunk_id);
+  blob.read(dest, 0);
+  blob.close();
+}
+
+// One deferred read: through the connection of a save of this process that holds the file's
+// write transaction (see FileGate), else through the load's own connection in a short read
+// transaction.
+void fill_deferred_row(const DeferredSource& source, std::int64_t seq, std::span<std::byte> dest) {
+  FileGate& gate = gate_for(source.db->file());
+  std::lock_guard gate_lock(gate.mutex);
+  if (std::shared_ptr<ActiveWriter> writer = gate.writer) {
+    std::lock_guard use(writer->use);
+    if (writer->db) {
+      Database& db = *writer->db;
+      const std::string saving = db.operation();
+      db.set_operation(deferred_operation(source));
+      try {
+        read_deferred_row(db, source, seq, dest);
+      } catch (...) {
+        db.set_operation(saving);
+        throw;
+      }
+      db.set_operation(saving);
+      return;
+    }
+  }
+  Database& db = *source.db;
+  Transaction tx(db, Transaction::Kind::read);
+  read_deferred_row(db, source, seq, dest);
+  tx.commit();
+}
+
 }  // namespace
 
 void load_model(const StoreSettings& settings, const std::string& model_path, const sdk::Context& context,
@@ -641,19 +804,29 @@ void load_model(const StoreSettings& settings, const std::string& model_path, co
   // One read transaction: the record and its chunks come from the same committed version.
   Transaction tx(db, Transaction::Kind::read);
 
-  std::string sql = "SELECT modelId, hasWeightData, chunkCount, weightDataBytes";
+  std::string sql = "SELECT modelId, hasWeightData, chunkCount, weightDataBytes, dateSaved";
   for (const auto& fc : kFieldColumns) sql += std::string(", ") + fc.column;
   sql += " FROM models_store WHERE modelPath = ?1";
-  Statement record(db, sql);
-  record.bind(1, std::string_view(model_path));
-  if (!record.step()) throw Error(Code::not_found, not_found_message(model_path));
-  const std::int64_t model_id = record.int64(0);
-  const bool has_weights = record.int64(1) != 0;
-  const std::int64_t chunk_count = record.int64(2);
-  const std::int64_t weight_bytes = record.int64(3);
-  for (std::size_t i = 0; i < kFieldColumns.size(); ++i) {
-    const int column = static_cast<int>(4 + i);
-    if (!record.is_null(column)) sink.set_field(kFieldColumns[i].field, record.text(column), url);
+  std::int64_t model_id = 0;
+  bool has_weights = false;
+  std::int64_t chunk_count = 0;
+  std::int64_t weight_bytes = 0;
+  std::int64_t date_saved = 0;
+  {
+    // Finalized here: a statement left on its row would keep the read lock after the commit,
+    // and a deferred load hands the connection over to the fills.
+    Statement record(db, sql);
+    record.bind(1, std::string_view(model_path));
+    if (!record.step()) throw Error(Code::not_found, not_found_message(model_path));
+    model_id = record.int64(0);
+    has_weights = record.int64(1) != 0;
+    chunk_count = record.int64(2);
+    weight_bytes = record.int64(3);
+    date_saved = record.int64(4);
+    for (std::size_t i = 0; i < kFieldColumns.size(); ++i) {
+      const int column = static_cast<int>(5 + i);
+      if (!record.is_null(column)) sink.set_field(kFieldColumns[i].field, record.text(column), url);
+    }
   }
   if (!has_weights) {
     tx.commit();
@@ -690,6 +863,24 @@ void load_model(const StoreSettings& settings, const std::string& model_path, co
   if (rows.empty()) {
     sink.append_copy({});  // weight data present, and empty
     tx.commit();
+    return;
+  }
+  if (sink.deferred_allowed()) {
+    // The source of a streaming copy: each row is read when the copy needs it, by a fill that
+    // may run after this call returned (so it owns its connection and knows nothing of `context`).
+    tx.commit();
+    auto source = std::make_shared<DeferredSource>();
+    source->db = std::move(store.db);
+    source->db->set_busy_context(nullptr);
+    source->model_path = model_path;
+    source->url = url;
+    source->model_id = model_id;
+    source->date_saved = date_saved;
+    source->db->set_operation(deferred_operation(*source));
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto seq = static_cast<std::int64_t>(i);
+      sink.append_deferred(rows[i].size, [source, seq](std::span<std::byte> dest) { fill_deferred_row(*source, seq, dest); });
+    }
     return;
   }
   // The loaded model's buffers, one per row, allocated by the core; SQLite reads each row's

@@ -102,6 +102,9 @@ class Database {
 
   // True when the busy handler gave up because the caller cancelled.
   bool cancelled_while_waiting() const noexcept { return busy_.cancelled; }
+  // The context the busy handler asks about cancellation; nullptr for a connection that outlives
+  // the call that opened it (the deferred weight reads of a load).
+  void set_busy_context(const sdk::Context* context) noexcept { busy_.context = context; }
 
  private:
   struct BusyState {
