@@ -21,6 +21,7 @@ ResponseHead head_of(const Parser& parser) {
   head.content_type = std::string(msg[http::field::content_type]);
   head.location = std::string(msg[http::field::location]);
   head.retry_after = std::string(msg[http::field::retry_after]);
+  head.date = std::string(msg[http::field::date]);
   head.chunked = parser.chunked();
   head.keep_alive = parser.keep_alive();
   if (auto length = parser.content_length()) head.content_length = *length;

@@ -661,6 +661,12 @@ struct Client::Impl {
         throw Retryable{describe_status_failure(job.verb, url, head, body), head.retry_after, false, true, head.status,
                         TextResponse{head, body}};
       case Disposition::fail:
+        if (job.mode == Mode::shard && job.dest && head.status == 412) {
+          // The If-Unmodified-Since of a deferred fill: the shard is newer than the model.json.
+          throw Error(Code::unavailable, describe_status_failure(job.verb, url, head, body) +
+                                             ": the shard was modified on the server after the model was loaded, so "
+                                             "the model changed while it was being copied; copy it again");
+        }
         if (job.mode == Mode::shard) throw Error(code_for_status(head.status), describe_status_failure(job.verb, url, head, body));
         break;
       case Disposition::success:

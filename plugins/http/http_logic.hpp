@@ -89,6 +89,7 @@ struct ResponseHead {
   bool keep_alive = true;
   std::string location;
   std::string retry_after;
+  std::string date;  // the Date header as sent (RFC 9110 IMF-fixdate), or empty
 };
 
 enum class Disposition {

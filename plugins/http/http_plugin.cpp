@@ -8,6 +8,8 @@
 
 #include <modelport/plugin.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 namespace modelport::http_plugin {
@@ -102,7 +104,10 @@ class HttpHandler final : public sdk::Handler {
       total.reset();
     }
 
-    if (sink.deferred_allowed() && layout_matches && append_deferred_shards(sink, client, method, layout, urls)) return;
+    if (sink.deferred_allowed() && layout_matches &&
+        append_deferred_shards(sink, client, method, response.head.date, layout, urls)) {
+      return;
+    }
 
     std::vector<OwnedBytes> shards = client.fetch_shards(urls, max_bytes, total);
     if (layout_matches) {
@@ -130,11 +135,24 @@ class HttpHandler final : public sdk::Handler {
   // own (io_context, keep-alive connection, TLS, headers, timeouts, retries) and nothing of the
   // handler or its Context. Returns false when the shard sizes cannot be known up front; the
   // load then takes the parallel path.
+  //
+  // A model replaced on the server between this load and a fill must not give new shard bytes
+  // under the old model.json. The fills ask with If-Unmodified-Since: the Date of the model.json
+  // response, so a server that keeps modification times (nginx, S3, most static servers) answers
+  // 412 for a shard written since, which fails the copy with a clear error. Servers that ignore
+  // the header are checked only by the exact size each fill must have.
   bool append_deferred_shards(sdk::LoadSink& sink, Client& client, const std::string& method,
-                              const ManifestLayout& layout, const std::vector<std::string>& urls) const {
+                              const std::string& model_json_date, const ManifestLayout& layout,
+                              const std::vector<std::string>& urls) const {
     const std::optional<std::vector<std::uint64_t>> sizes = shard_sizes(client, layout, urls);
     if (!sizes) return false;
-    auto fills = std::make_shared<Client>(settings_, method, headers_, ClientHooks{});
+    Headers fill_headers = headers_;
+    const bool caller_set_it = std::any_of(fill_headers.begin(), fill_headers.end(), [](const auto& h) {
+      return h.first.size() == 19 && std::equal(h.first.begin(), h.first.end(), "if-unmodified-since",
+                                                [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+    });
+    if (!model_json_date.empty() && !caller_set_it) fill_headers.emplace_back("If-Unmodified-Since", model_json_date);
+    auto fills = std::make_shared<Client>(settings_, method, std::move(fill_headers), ClientHooks{});
     for (std::size_t i = 0; i < urls.size(); ++i) {
       sink.append_deferred((*sizes)[i], [fills, url = urls[i]](std::span<std::byte> dest) { fills->fetch_shard_into(url, dest); });
     }
