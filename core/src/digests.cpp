@@ -179,14 +179,123 @@ std::optional<ModelArtifacts> artifacts_for_save(const ModelArtifacts& artifacts
     without.extra_fields.erase(kDigestsKey);
     return without;
   }
-  std::uint64_t chunk = options.digest_chunk_bytes.value_or(0);
-  if (chunk == 0) chunk = positive_option(options, "shard_bytes");
-  if (chunk == 0) chunk = artifacts.weight_data->uniform_shard_size().value_or(0);
+  const std::uint64_t chunk = digest_chunk_bytes_for(options, artifacts.weight_data->uniform_shard_size());
   ModelArtifacts with = artifacts;
   // Erase first so the key goes last, after every other unknown key, as savers append it.
   with.extra_fields.erase(kDigestsKey);
   with.extra_fields[kDigestsKey] = to_json(compute_weight_digests(*artifacts.weight_data, chunk));
   return with;
+}
+
+std::uint64_t digest_chunk_bytes_for(const SaveOptions& options, std::optional<std::uint64_t> uniform_shard_size) {
+  std::uint64_t chunk = options.digest_chunk_bytes.value_or(0);
+  if (chunk == 0) chunk = positive_option(options, "shard_bytes");
+  if (chunk == 0) chunk = uniform_shard_size.value_or(0);
+  return chunk;
+}
+
+namespace {
+
+std::string size_mismatch_message(std::string_view source, std::uint64_t actual, std::uint64_t recorded) {
+  const std::string where = source.empty() ? std::string("the model") : "'" + std::string(source) + "'";
+  return where + " holds " + std::to_string(actual) + " weight bytes but its SHA-256 digests were recorded over " +
+         std::to_string(recorded);
+}
+
+class DigestStream final : public WeightStream {
+ public:
+  DigestStream(std::unique_ptr<WeightStream> inner, std::uint64_t chunk_bytes, std::optional<WeightDigests> expected,
+               std::string source, std::shared_ptr<WeightDigests> computed)
+      : WeightStream(inner->part_sizes()),
+        inner_(std::move(inner)),
+        expected_(std::move(expected)),
+        source_(std::move(source)),
+        computed_(std::move(computed)) {
+    if (expected_ && expected_->weight_bytes != size()) {
+      throw Error(ErrorCode::corrupt, size_mismatch_message(source_, size(), expected_->weight_bytes));
+    }
+    digests_.weight_bytes = size();
+    digests_.chunk_bytes = expected_ ? expected_->chunk_bytes
+                                     : (chunk_bytes == 0 ? std::max<std::uint64_t>(size(), 1) : chunk_bytes);
+    count_ = piece_count(digests_.weight_bytes, digests_.chunk_bytes);
+    if (count_ == 0) publish();
+  }
+
+ protected:
+  Buffer read_part(std::size_t) override {
+    std::optional<Buffer> part = inner_->next();
+    if (!part) throw Error(ErrorCode::internal, "a digested weight stream ended early");
+    std::span<const std::byte> bytes = part->span();
+    while (!bytes.empty()) {
+      const std::uint64_t left_in_piece = digests_.length(digests_.sha256.size()) - in_piece_;
+      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(left_in_piece, bytes.size()));
+      hasher_.update(bytes.first(take));
+      bytes = bytes.subspan(take);
+      in_piece_ += take;
+      if (in_piece_ == digests_.length(digests_.sha256.size())) finish_piece();
+    }
+    return std::move(*part);
+  }
+
+ private:
+  void finish_piece() {
+    const std::size_t index = digests_.sha256.size();
+    std::string actual = hasher_.hex();
+    in_piece_ = 0;
+    if (expected_ && expected_->sha256[index] != actual) {
+      DigestMismatch m{index, count_, digests_.offset(index), digests_.length(index), expected_->sha256[index], actual};
+      const std::string where = source_.empty() ? std::string("the model") : "'" + source_ + "'";
+      throw Error(ErrorCode::corrupt, where + ": " + describe_piece(m) + " fails its SHA-256 check: recorded " + m.recorded +
+                                          ", computed " + m.actual);
+    }
+    digests_.sha256.push_back(std::move(actual));
+    if (digests_.sha256.size() == count_) publish();
+  }
+  void publish() {
+    if (computed_) *computed_ = digests_;
+  }
+
+  std::unique_ptr<WeightStream> inner_;
+  std::optional<WeightDigests> expected_;
+  std::string source_;
+  std::shared_ptr<WeightDigests> computed_;
+  WeightDigests digests_;
+  std::size_t count_ = 0;
+  std::uint64_t in_piece_ = 0;
+  Sha256 hasher_;
+};
+
+// Lends a stream to digest_stream without giving it away.
+class BorrowedStream final : public WeightStream {
+ public:
+  explicit BorrowedStream(WeightStream& inner) : WeightStream(inner.part_sizes()), inner_(inner) {}
+
+ protected:
+  Buffer read_part(std::size_t) override {
+    std::optional<Buffer> part = inner_.next();
+    if (!part) throw Error(ErrorCode::internal, "a borrowed weight stream ended early");
+    return std::move(*part);
+  }
+
+ private:
+  WeightStream& inner_;
+};
+
+}  // namespace
+
+std::unique_ptr<WeightStream> digest_stream(std::unique_ptr<WeightStream> inner, std::uint64_t chunk_bytes,
+                                            std::optional<WeightDigests> expected, std::string source,
+                                            std::shared_ptr<WeightDigests> computed) {
+  return std::make_unique<DigestStream>(std::move(inner), chunk_bytes, std::move(expected), std::move(source),
+                                        std::move(computed));
+}
+
+WeightDigests compute_weight_digests(WeightStream& stream, std::uint64_t chunk_bytes) {
+  auto computed = std::make_shared<WeightDigests>();
+  auto digesting = digest_stream(std::make_unique<BorrowedStream>(stream), chunk_bytes, std::nullopt, {}, computed);
+  while (digesting->next()) {
+  }
+  return *computed;
 }
 
 }  // namespace modelport

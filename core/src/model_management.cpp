@@ -184,17 +184,65 @@ Handlers find_handlers(std::string_view source, std::string_view destination, co
   return {std::move(loads[0].handler), std::move(saves[0].handler)};
 }
 
-// What modelport::load and modelport::save do around the handler, for the copies made here
-// with handlers found up front.
-ModelArtifacts load_verified(IOHandler& handler, std::string_view url, const LoadOptions& options) {
-  ModelArtifacts artifacts = handler.load();
-  if (should_verify_digests(options)) verify_weight_digests(artifacts, url);
-  return artifacts;
+HandlerPtr one_load_handler(std::string_view url, const LoadOptions& options, const RouterRegistry& routers) {
+  auto loads = routers.get_load_handlers(url, options);
+  if (loads.size() != 1 || !loads[0].handler->can_load()) {
+    throw Error(ErrorCode::not_found, "no single load handler for " + std::string(url));
+  }
+  return std::move(loads[0].handler);
 }
 
-SaveResult save_with_digests(IOHandler& handler, const ModelArtifacts& artifacts, const SaveOptions& options) {
-  std::optional<ModelArtifacts> adjusted = artifacts_for_save(artifacts, options);
-  return handler.save(adjusted ? *adjusted : artifacts);
+HandlerPtr one_save_handler(std::string_view url, const SaveOptions& options, const RouterRegistry& routers) {
+  auto saves = routers.get_save_handlers(url, options);
+  if (saves.size() != 1 || !saves[0].handler->can_save()) {
+    throw Error(ErrorCode::not_found, "no single save handler for " + std::string(url));
+  }
+  return std::move(saves[0].handler);
+}
+
+// The weights and the digest record a streamed copy saves. What modelport::load and
+// modelport::save do about digests, done part by part: the source's record is checked as its
+// bytes pass, and the copy's record is either the source's (when it describes exactly the pieces
+// the copy should record, the check proves it) or computed by a first pass over the source; the
+// second pass is then checked against it, so a source that changed in between fails the copy.
+StreamedModel open_copy_source(IOHandler& handler, std::string_view source, const LoadOptions& load_options,
+                               SaveOptions& save_options, const RouterRegistry& routers) {
+  StreamedModel model = handler.load_streamed();
+  if (save_options.keep_shard_layout && model.weights && !save_options.plugin_options.count("shard_bytes")) {
+    if (auto size = model.weights->uniform_part_size()) save_options.plugin_options["shard_bytes"] = std::to_string(*size);
+  }
+  std::optional<WeightDigests> recorded = recorded_weight_digests(model.artifacts, source);
+  const bool verify = recorded && should_verify_digests(load_options);
+  if (verify && !model.weights && recorded->weight_bytes != 0) {
+    throw Error(ErrorCode::corrupt, "'" + std::string(source) + "' holds no weight bytes but its SHA-256 digests were recorded over " +
+                                        std::to_string(recorded->weight_bytes));
+  }
+  const bool carries = recorded.has_value();
+  const bool wanted = save_options.digests == DigestPolicy::record || (save_options.digests == DigestPolicy::keep && carries);
+  std::optional<WeightDigests> record;
+  if (wanted && model.weights) {
+    std::uint64_t chunk = digest_chunk_bytes_for(save_options, model.weights->uniform_part_size());
+    if (chunk == 0) chunk = std::max<std::uint64_t>(model.weights->size(), 1);
+    if (verify && recorded->chunk_bytes == chunk) {
+      record = recorded;
+    } else {
+      std::unique_ptr<WeightStream> first = std::move(model.weights);
+      if (verify) first = digest_stream(std::move(first), 0, recorded, std::string(source));
+      record = compute_weight_digests(*first, chunk);
+      first.reset();
+      StreamedModel again = one_load_handler(source, load_options, routers)->load_streamed();
+      if (!again.weights) throw Error(ErrorCode::unavailable, "'" + std::string(source) + "' changed while it was being copied");
+      model.weights = std::move(again.weights);
+    }
+  }
+  if (model.weights && (record || verify)) {
+    // Checked against the record the copy carries when there is one (it is the source's, or
+    // was computed from the source's bytes), else against the source's own.
+    model.weights = digest_stream(std::move(model.weights), 0, record ? record : recorded, std::string(source));
+  }
+  model.artifacts.extra_fields.erase(kDigestsKey);
+  if (record) model.artifacts.extra_fields[kDigestsKey] = to_json(*record);
+  return model;
 }
 
 }  // namespace
@@ -229,8 +277,14 @@ bool same_model(const ModelArtifacts& a, const ModelArtifacts& b) {
 ModelArtifactsInfo copy_model(std::string_view source, std::string_view destination, const LoadOptions& load_options,
                               const SaveOptions& save_options, const RouterRegistry& routers) {
   Handlers h = find_handlers(source, destination, load_options, save_options, routers);
-  ModelArtifacts artifacts = load_verified(*h.load, source, load_options);
-  return save_with_digests(*h.save, artifacts, save_options).model_artifacts_info;
+  SaveOptions options = save_options;
+  StreamedModel model = open_copy_source(*h.load, source, load_options, options, routers);
+  if (options.plugin_options != save_options.plugin_options) {
+    // The shard size learnt from the source reaches the plugin with a handler made for it.
+    h.save = one_save_handler(destination, options, routers);
+  }
+  std::unique_ptr<WeightStream> weights = read_ahead(std::move(model.weights));
+  return h.save->save_streamed(model.artifacts, weights.get()).model_artifacts_info;
 }
 
 ModelArtifactsInfo move_model(std::string_view source, std::string_view destination, const LoadOptions& load_options,
@@ -240,20 +294,53 @@ ModelArtifactsInfo move_model(std::string_view source, std::string_view destinat
   // Find the source's manager before touching anything: a source that cannot be removed fails
   // the move up front instead of after a copy.
   std::shared_ptr<ModelStoreManager> source_manager = stores.manager_for(source);
-  ModelArtifacts artifacts = load_verified(*h.load, source, load_options);
-  ModelArtifactsInfo info = save_with_digests(*h.save, artifacts, save_options).model_artifacts_info;
+  SaveOptions options = save_options;
+  StreamedModel model = open_copy_source(*h.load, source, load_options, options, routers);
+  if (options.plugin_options != save_options.plugin_options) {
+    h.save = one_save_handler(destination, options, routers);
+  }
+  // The digests of the bytes that went out, to compare the copy with once it is saved.
+  auto sent = std::make_shared<WeightDigests>();
+  std::unique_ptr<WeightStream> weights;
+  if (model.weights) {
+    const std::uint64_t piece = model.weights->uniform_part_size().value_or(0);
+    weights = read_ahead(digest_stream(std::move(model.weights), piece, std::nullopt, std::string(source), sent));
+  }
+  ModelArtifactsInfo info = h.save->save_streamed(model.artifacts, weights.get()).model_artifacts_info;
+  const bool had_weights = weights != nullptr;
+  weights.reset();
 
-  auto check = routers.get_load_handlers(destination, load_options);
-  if (check.size() != 1 || !check[0].handler->can_load()) {
+  HandlerPtr check;
+  try {
+    check = one_load_handler(destination, load_options, routers);
+  } catch (const Error&) {
     throw Error(ErrorCode::internal, "moving " + std::string(source) + " to " + std::string(destination) +
                                          ": the copy cannot be loaded back to verify it; the source was kept");
   }
-  // The copy's own digests (if it has them) are checked too: same_model alone would pass a
-  // record that does not match.
-  ModelArtifacts copy = load_verified(*check[0].handler, destination, load_options);
-  if (!same_model(artifacts, copy)) {
-    throw Error(ErrorCode::corrupt, "moving " + std::string(source) + " to " + std::string(destination) +
-                                        ": the copy differs from the source; the source was kept");
+  // The copy is read back part by part: its own digests (if any) are checked, and its bytes are
+  // compared with the digests of what was sent, so a move never holds two models in memory.
+  StreamedModel copy = check->load_streamed();
+  const auto differs = [&](const std::string& why) {
+    return Error(ErrorCode::corrupt, "moving " + std::string(source) + " to " + std::string(destination) +
+                                         ": the copy differs from the source (" + why + "); the source was kept");
+  };
+  ModelArtifacts meta = model.artifacts;
+  if (!same_model(meta, copy.artifacts)) throw differs("model.json fields");
+  if (had_weights != (copy.weights != nullptr)) throw differs("weight data present in one only");
+  if (copy.weights) {
+    std::unique_ptr<WeightStream> back = std::move(copy.weights);
+    if (auto own = recorded_weight_digests(copy.artifacts, destination); own && should_verify_digests(load_options)) {
+      back = digest_stream(std::move(back), 0, own, std::string(destination));
+    }
+    if (back->size() != sent->weight_bytes) throw differs("weight sizes");
+    back = digest_stream(std::move(back), 0, *sent, std::string(destination));
+    back = read_ahead(std::move(back));
+    try {
+      while (back->next()) {
+      }
+    } catch (const Error& e) {
+      throw differs(e.what());
+    }
   }
   source_manager->remove_model(source, load_options);
   return info;

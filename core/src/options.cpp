@@ -1,5 +1,4 @@
 #include <modelport/error.hpp>
-#include <modelport/io_handler.hpp>
 #include <modelport/options.hpp>
 
 namespace modelport {
@@ -11,16 +10,6 @@ std::string_view CommonOptions::option(std::string_view key, std::string_view fa
 
 void CommonOptions::throw_if_cancelled(std::string_view what) const {
   if (cancel.stop_requested()) throw Error(ErrorCode::cancelled, std::string(what) + ": cancelled");
-}
-
-IOHandler::~IOHandler() = default;
-
-SaveResult IOHandler::save(const ModelArtifacts&) {
-  throw Error(ErrorCode::unimplemented, "this IOHandler cannot save (it has no save operation)");
-}
-
-ModelArtifacts IOHandler::load() {
-  throw Error(ErrorCode::unimplemented, "this IOHandler cannot load (it has no load operation)");
 }
 
 }  // namespace modelport

@@ -5,6 +5,7 @@
 #include <modelport/plugins.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -189,10 +190,19 @@ int load_set_field(modelport_load_sink* sink, int field, const void* data, size_
   });
 }
 
+void append_bytes(modelport_load_sink* sink, Buffer bytes) {
+  if (sink->allow_deferred) {
+    const std::uint64_t size = bytes.size();
+    sink->stream_parts.push_back({std::move(bytes), nullptr, size});
+  } else {
+    sink->weights.append(std::move(bytes));
+  }
+  sink->has_weights = true;
+}
+
 int load_append_weights_copy(modelport_load_sink* sink, const void* data, size_t size, modelport_status* status) {
   return guarded(status, &sink->first_error, [&] {
-    sink->weights.append(Buffer::copy_of(std::span<const std::byte>(static_cast<const std::byte*>(data), size)));
-    sink->has_weights = true;
+    append_bytes(sink, Buffer::copy_of(std::span<const std::byte>(static_cast<const std::byte*>(data), size)));
     return MODELPORT_OK;
   });
 }
@@ -207,9 +217,8 @@ int load_append_weights_owned(modelport_load_sink* sink, const void* data, size_
     Buffer buffer = Buffer::external(data, size, [release, release_context, pin, armed] {
       if (*armed && release) release(release_context);
     });
-    sink->weights.append(buffer);
+    append_bytes(sink, buffer);
     *armed = true;
-    sink->has_weights = true;
     return MODELPORT_OK;
   });
 }
@@ -221,14 +230,72 @@ void* load_append_weights_alloc(modelport_load_sink* sink, size_t size, modelpor
     where = builder.data().data();
     // The bytes are written after this call returns; a builder's memory does not move when it
     // is frozen, so handing out the pointer first is safe.
-    sink->weights.append(std::move(builder).finish());
-    sink->has_weights = true;
+    append_bytes(sink, std::move(builder).finish());
     return MODELPORT_OK;
   });
   // NULL means failure, so an empty chunk still gets a valid (never written) address.
   static std::byte empty_chunk;
   if (!where && size == 0 && sink->first_error.empty()) where = &empty_chunk;
   return where;
+}
+
+int load_deferred_allowed(modelport_load_sink* sink) { return sink && sink->allow_deferred ? 1 : 0; }
+
+int load_append_weights_deferred(modelport_load_sink* sink, uint64_t size,
+                                 int (*fill)(void*, void*, uint64_t, modelport_status*), void (*release)(void*),
+                                 void* context, modelport_status* status) {
+  if (!sink || !fill) return set_status(status, MODELPORT_INVALID_ARGUMENT, "a deferred weight shard needs a fill function");
+  return guarded(status, &sink->first_error, [&] {
+    if (!sink->allow_deferred) {
+      // An ordinary load: read the shard now. On failure the context stays the plugin's.
+      if (size > SIZE_MAX) throw Error(ErrorCode::invalid_argument, "a weight shard is larger than this process can address");
+      BufferBuilder builder(static_cast<std::size_t>(size));
+      int code = fill(context, builder.data().data(), size, status);
+      if (code != MODELPORT_OK) {
+        if (status && !status->message.empty() && sink->first_error.empty()) sink->first_error = status->message;
+        return code;
+      }
+      append_bytes(sink, std::move(builder).finish());
+      if (release) release(context);
+      return MODELPORT_OK;
+    }
+    auto shard = std::make_shared<detail::DeferredShard>();
+    shard->fill = fill;
+    shard->release = release;
+    shard->context = context;
+    shard->pin = sink->pin;
+    sink->stream_parts.push_back({Buffer(), shard, size});
+    shard->armed = true;  // only now: had the push failed, the plugin would release it itself
+    sink->has_weights = true;
+    return MODELPORT_OK;
+  });
+}
+
+int save_next_weights(modelport_save_sink* sink, modelport_span* out, modelport_status* status) {
+  if (!sink || !out) return set_status(status, MODELPORT_INVALID_ARGUMENT, "save_next_weights needs a sink and an output span");
+  *out = modelport_span{nullptr, 0};
+  if (!sink->stream) {
+    return set_status(status, MODELPORT_INVALID_ARGUMENT, "the weights of this save are not streamed (read weight_chunks)");
+  }
+  if (sink->stream_failure) return set_status(status, MODELPORT_INVALID_ARGUMENT, "the weight stream has already failed");
+  try {
+    sink->current = Buffer();  // the previous part goes before the next one is read
+    std::optional<Buffer> part;
+    do {
+      part = sink->stream->next();
+    } while (part && part->empty());  // an empty span would read as the end
+    if (part) {
+      sink->current = std::move(*part);
+      *out = modelport_span{sink->current.data(), sink->current.size()};
+    }
+    return MODELPORT_OK;
+  } catch (const Error& e) {
+    sink->stream_failure = std::current_exception();
+    return set_status(status, code_of(e), e.what());
+  } catch (const std::exception& e) {
+    sink->stream_failure = std::current_exception();
+    return set_status(status, MODELPORT_INTERNAL, e.what());
+  }
 }
 
 void save_set_info(modelport_save_sink* sink, const modelport_model_info* info) {
@@ -306,6 +373,9 @@ const modelport_host_api* host_api() {
     h.list_add = &list_add;
     h.info_set = &info_set;
     h.model_json_info = &model_json_info;
+    h.load_deferred_allowed = &load_deferred_allowed;
+    h.load_append_weights_deferred = &load_append_weights_deferred;
+    h.save_next_weights = &save_next_weights;
     return h;
   }();
   return &api;

@@ -7,6 +7,9 @@
 #include <modelport/model_management.hpp>
 #include <modelport/options.hpp>
 #include <modelport/plugin_abi.h>
+#include <modelport/weight_stream.hpp>
+
+#include <exception>
 
 #include <memory>
 #include <optional>
@@ -25,6 +28,30 @@ struct modelport_call_context {
   std::string first_error;                       // failures the plugin could not be told of in a status
 };
 
+namespace modelport::detail {
+
+// A weight shard a plugin reads later (ABI 1.1 load_append_weights_deferred). Owns the plugin's
+// context: release runs once, when the last reference goes, and the library stays resident.
+struct DeferredShard {
+  int (*fill)(void*, void*, uint64_t, modelport_status*) = nullptr;
+  void (*release)(void*) = nullptr;
+  void* context = nullptr;
+  bool armed = false;  // set once the core owns the context
+  std::shared_ptr<const void> pin;
+  ~DeferredShard() {
+    if (armed && release) release(context);
+  }
+};
+
+// One piece of a streamed load's weights: bytes in hand, or a deferred shard.
+struct StreamPart {
+  Buffer bytes;
+  std::shared_ptr<DeferredShard> deferred;
+  std::uint64_t size = 0;
+};
+
+}  // namespace modelport::detail
+
 struct modelport_load_sink {
   modelport::ModelArtifacts artifacts;
   std::optional<modelport::WeightsManifest> manifest;
@@ -35,11 +62,20 @@ struct modelport_load_sink {
   std::string first_error;
   // Keeps the plugin's library resident while a buffer with its release hook is alive.
   std::shared_ptr<const void> pin;
+  // A streamed load (IOHandler::load_streamed): the weights collect in stream_parts instead of
+  // `weights`, and shards may be deferred.
+  bool allow_deferred = false;
+  std::vector<modelport::detail::StreamPart> stream_parts;
 };
 
 struct modelport_save_sink {
   std::optional<modelport::ModelArtifactsInfo> info;
   std::optional<boost::json::array> responses;
+  // A streamed save: where save_next_weights reads, the part the plugin holds now, and the
+  // failure of the stream (rethrown as is, so the caller sees the source's own error).
+  modelport::WeightStream* stream = nullptr;
+  modelport::Buffer current;
+  std::exception_ptr stream_failure;
 };
 
 struct modelport_list_sink {

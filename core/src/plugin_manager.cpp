@@ -12,6 +12,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -55,6 +56,7 @@ std::string capabilities_text(std::uint32_t caps) {
   add(capability::load, "load");
   add(capability::list, "list");
   add(capability::remove, "remove");
+  add(capability::save_streamed, "save-streamed");
   return out;
 }
 
@@ -173,6 +175,39 @@ class PluginCallGuard {
   std::shared_lock<std::shared_mutex> lock_;
 };
 
+// The weights of a streamed plugin load: parts in hand are passed on (and dropped), deferred
+// shards are filled by the plugin when their turn comes.
+class PluginWeightStream final : public WeightStream {
+ public:
+  PluginWeightStream(PluginPtr plugin, std::string url, std::vector<detail::StreamPart> parts,
+                     std::vector<std::uint64_t> sizes)
+      : WeightStream(std::move(sizes)), plugin_(std::move(plugin)), url_(std::move(url)), parts_(std::move(parts)) {}
+
+ protected:
+  Buffer read_part(std::size_t index) override {
+    detail::StreamPart part = std::move(parts_[index]);
+    if (!part.deferred) return std::move(part.bytes);
+    if (part.size > SIZE_MAX) throw Error(ErrorCode::corrupt, "'" + url_ + "': a weight shard is larger than memory can address");
+    BufferBuilder builder(static_cast<std::size_t>(part.size));
+    modelport_status status;
+    int code = MODELPORT_OK;
+    {
+      PluginCallGuard guard(*plugin_, url_);
+      code = part.deferred->fill(part.deferred->context, builder.data().data(), part.size, &status);
+    }
+    part.deferred.reset();  // releases the plugin's context now, not at the end of the copy
+    if (code != MODELPORT_OK) {
+      throw_call_failure(*plugin_, code, status, {}, "read weight shard " + std::to_string(index + 1) + " of '" + url_ + "'");
+    }
+    return std::move(builder).finish();
+  }
+
+ private:
+  PluginPtr plugin_;
+  std::string url_;
+  std::vector<detail::StreamPart> parts_;
+};
+
 class PluginHandler final : public IOHandler {
  public:
   PluginHandler(PluginPtr plugin, std::size_t scheme, std::string url, std::unique_ptr<RequestOptions> options)
@@ -196,12 +231,81 @@ class PluginHandler final : public IOHandler {
     detail::ArtifactsViewStorage view;
     detail::fill_view(artifacts, view);
     modelport_save_sink sink;
-    modelport_status status;
-    {
-      PluginCallGuard guard(*plugin_, url_);
-      int code = plugin_->ops[scheme_].save(&handle_, &view.view, &sink, &status);
-      if (code != MODELPORT_OK) throw_call_failure(*plugin_, code, status, options_->context.first_error, "save '" + url_ + "'");
+    call_save(view, sink);
+    return save_result(artifacts, sink, std::nullopt);
+  }
+
+  SaveResult save_streamed(const ModelArtifacts& artifacts, WeightStream* weights) override {
+    // Plugins built against ABI 1.0 know only whole-model views.
+    // Only schemes that declare they read streamed views get one (a saver written for ABI 1.0
+    // may keep spans until it is done).
+    const bool streams = (plugin_->schemes[scheme_].capabilities & MODELPORT_CAP_SAVE_STREAMED) && plugin_->info.abi_minor >= 1;
+    if (!can_save() || !weights || !streams) return IOHandler::save_streamed(artifacts, weights);
+    ModelArtifacts meta = artifacts;
+    meta.weight_data.reset();
+    detail::ArtifactsViewStorage view;
+    detail::fill_view(meta, view);
+    view.view.has_weight_data = 1;
+    view.view.weight_data_size = weights->size();
+    view.view.weights_streamed = 1;
+    view.view.weight_chunks = nullptr;
+    view.view.weight_chunk_count = 0;
+    modelport_save_sink sink;
+    sink.stream = weights;
+    call_save(view, sink);
+    if (weights->parts_read() != weights->part_sizes().size()) {
+      // The plugin committed without reading every byte: what it stored is not the model.
+      throw Error(ErrorCode::internal, "plugin '" + plugin_->info.name + "' saved '" + url_ + "' after reading " +
+                                           std::to_string(weights->parts_read()) + " of " +
+                                           std::to_string(weights->part_sizes().size()) + " weight parts");
     }
+    return save_result(meta, sink, weights->size());
+  }
+
+  ModelArtifacts load() override {
+    if (!can_load()) return IOHandler::load();
+    modelport_load_sink sink;
+    call_load(sink);
+    if (sink.has_weights) {
+      // A plugin that hands over one buffer per manifest path gets every group checked against
+      // its shards here, with the shard names in the error, before anything is decoded.
+      if (sink.manifest) check_group_sizes(*sink.manifest, sink.weights.buffers(), url_);
+      sink.artifacts.weight_data = std::move(sink.weights);
+    }
+    return std::move(sink.artifacts);
+  }
+
+  StreamedModel load_streamed() override {
+    if (!can_load()) return IOHandler::load_streamed();
+    modelport_load_sink sink;
+    sink.allow_deferred = true;
+    call_load(sink);
+    StreamedModel model;
+    if (sink.has_weights) {
+      std::vector<std::uint64_t> sizes;
+      sizes.reserve(sink.stream_parts.size());
+      for (const auto& part : sink.stream_parts) sizes.push_back(part.size);
+      if (sink.manifest) check_group_sizes(*sink.manifest, sizes, url_);
+      model.weights = std::make_unique<PluginWeightStream>(plugin_, url_, std::move(sink.stream_parts), std::move(sizes));
+    }
+    model.artifacts = std::move(sink.artifacts);
+    return model;
+  }
+
+ private:
+  void call_save(detail::ArtifactsViewStorage& view, modelport_save_sink& sink) {
+    modelport_status status;
+    PluginCallGuard guard(*plugin_, url_);
+    int code = plugin_->ops[scheme_].save(&handle_, &view.view, &sink, &status);
+    if (code == MODELPORT_OK) return;
+    // A save that failed because its source did: the source's own error, as it was thrown.
+    if (sink.stream_failure) std::rethrow_exception(sink.stream_failure);
+    throw_call_failure(*plugin_, code, status, options_->context.first_error, "save '" + url_ + "'");
+  }
+
+  // SaveResult of a save of `artifacts` (plus `streamed_bytes` of streamed weights).
+  static SaveResult save_result(const ModelArtifacts& artifacts, const modelport_save_sink& sink,
+                                std::optional<std::uint64_t> streamed_bytes) {
     SaveResult result;
     // Byte counts the plugin left unset come from the core, computed as TensorFlow.js does.
     if (artifacts.has_binary_topology()) {
@@ -215,6 +319,7 @@ class PluginHandler final : public IOHandler {
     } else {
       result.model_artifacts_info = get_model_artifacts_info(artifacts);
     }
+    if (streamed_bytes) result.model_artifacts_info.weight_data_bytes = *streamed_bytes;
     if (sink.info) {
       ModelArtifactsInfo& info = result.model_artifacts_info;
       info.date_saved = sink.info->date_saved;
@@ -223,13 +328,11 @@ class PluginHandler final : public IOHandler {
       if (sink.info->weight_specs_bytes) info.weight_specs_bytes = sink.info->weight_specs_bytes;
       if (sink.info->weight_data_bytes) info.weight_data_bytes = sink.info->weight_data_bytes;
     }
-    result.responses = std::move(sink.responses);
+    result.responses = sink.responses;
     return result;
   }
 
-  ModelArtifacts load() override {
-    if (!can_load()) return IOHandler::load();
-    modelport_load_sink sink;
+  void call_load(modelport_load_sink& sink) {
     sink.pin = std::shared_ptr<const void>(plugin_, plugin_.get());
     modelport_status status;
     {
@@ -243,16 +346,8 @@ class PluginHandler final : public IOHandler {
     if (!sink.any_field && !sink.has_weights) {
       throw Error(ErrorCode::internal, "plugin '" + plugin_->info.name + "' returned OK for '" + url_ + "' without a model");
     }
-    if (sink.has_weights) {
-      // A plugin that hands over one buffer per manifest path gets every group checked against
-      // its shards here, with the shard names in the error, before anything is decoded.
-      if (sink.manifest) check_group_sizes(*sink.manifest, sink.weights.buffers(), url_);
-      sink.artifacts.weight_data = std::move(sink.weights);
-    }
-    return std::move(sink.artifacts);
   }
 
- private:
   PluginPtr plugin_;
   std::size_t scheme_;
   std::string url_;
@@ -411,9 +506,12 @@ ValidatedDescriptor validate_plugin_descriptor(const modelport_plugin_descriptor
       if (prefix == earlier.prefix) throw invalid("prefix '" + prefix + "' is declared twice");
     }
     const std::uint32_t caps = s.capabilities;
-    if (caps == 0 || (caps & ~0xFu) != 0) {
+    if ((caps & 0xFu) == 0 || (caps & ~0x1Fu) != 0) {
       throw invalid("prefix '" + prefix + "' declares capabilities 0x" + (std::ostringstream() << std::hex << caps).str() +
-                    " (must be a non-empty set of save, load, list, remove)");
+                    " (must be a non-empty set of save, load, list, remove, plus save-streamed)");
+    }
+    if ((caps & MODELPORT_CAP_SAVE_STREAMED) && !(caps & MODELPORT_CAP_SAVE)) {
+      throw invalid("prefix '" + prefix + "' declares save-streamed without save");
     }
     modelport_handler_ops ops{};
     if (caps & (MODELPORT_CAP_SAVE | MODELPORT_CAP_LOAD)) {

@@ -9,32 +9,42 @@
 
 namespace modelport {
 
-namespace {
-
-struct DigestContext {
+struct Sha256::Impl {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
-  DigestContext() {
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-      throw Error(ErrorCode::internal, "OpenSSL could not start a SHA-256 digest");
-    }
-  }
-  void update(const std::byte* data, std::size_t size) {
-    if (size && EVP_DigestUpdate(ctx.get(), data, size) != 1) throw Error(ErrorCode::internal, "SHA-256 update failed");
-  }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) throw Error(ErrorCode::internal, "SHA-256 final failed");
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(length * 2);
-    for (unsigned int i = 0; i < length; ++i) {
-      out.push_back(kHex[digest[i] >> 4]);
-      out.push_back(kHex[digest[i] & 15]);
-    }
-    return out;
-  }
 };
+
+Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
+  if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw Error(ErrorCode::internal, "OpenSSL could not start a SHA-256 digest");
+  }
+}
+
+Sha256::~Sha256() = default;
+
+void Sha256::update(std::span<const std::byte> bytes) {
+  if (!bytes.empty() && EVP_DigestUpdate(impl_->ctx.get(), bytes.data(), bytes.size()) != 1) {
+    throw Error(ErrorCode::internal, "SHA-256 update failed");
+  }
+}
+
+std::string Sha256::hex() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(impl_->ctx.get(), digest, &length) != 1) throw Error(ErrorCode::internal, "SHA-256 final failed");
+  if (EVP_DigestInit_ex(impl_->ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw Error(ErrorCode::internal, "OpenSSL could not restart a SHA-256 digest");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+
+namespace {
 
 template <class T>
 void accumulate(const Tensor& t, std::size_t count, WeightStats& s) {
@@ -58,7 +68,7 @@ void accumulate(const Tensor& t, std::size_t count, WeightStats& s) {
 }  // namespace
 
 std::string sha256_hex(const WeightData& data, std::uint64_t offset, std::uint64_t length) {
-  DigestContext digest;
+  Sha256 digest;
   if (length == 0) return digest.hex();
   if (offset > data.size() || length > data.size() - offset) {
     throw Error(ErrorCode::internal, "digest range past the end of the weight data");
@@ -69,15 +79,15 @@ std::string sha256_hex(const WeightData& data, std::uint64_t offset, std::uint64
     const Buffer& buf = data.buffers()[b];
     std::size_t start = b == pos.buffer ? pos.offset : 0;
     auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size() - start, left));
-    digest.update(buf.data() + start, n);
+    digest.update(buf.span().subspan(start, n));
     left -= n;
   }
   return digest.hex();
 }
 
 std::string sha256_hex(std::span<const std::byte> bytes) {
-  DigestContext digest;
-  digest.update(bytes.data(), bytes.size());
+  Sha256 digest;
+  digest.update(bytes);
   return digest.hex();
 }
 

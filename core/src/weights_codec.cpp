@@ -195,19 +195,19 @@ std::optional<std::uint64_t> fixed_group_bytes(const std::vector<WeightSpec>& sp
   return total;
 }
 
-void check_group_sizes(const WeightsManifest& manifest, std::span<const Buffer> shards, std::string_view source) {
+void check_group_sizes(const WeightsManifest& manifest, std::span<const std::uint64_t> shard_sizes, std::string_view source) {
   std::size_t paths = 0;
   for (const auto& group : manifest) paths += group.paths.size();
-  if (paths != shards.size()) return;  // not one buffer per path: nothing to match them with
+  if (paths != shard_sizes.size()) return;  // not one buffer per path: nothing to match them with
   std::size_t next = 0;
   for (std::size_t g = 0; g < manifest.size(); ++g) {
     const WeightsGroup& group = manifest[g];
     std::uint64_t held = 0;
     std::string listing;
     for (std::size_t i = 0; i < group.paths.size(); ++i) {
-      const Buffer& shard = shards[next + i];
-      held += shard.size();
-      listing += (i ? ", " : "") + group.paths[i] + " (" + std::to_string(shard.size()) + " bytes)";
+      const std::uint64_t shard = shard_sizes[next + i];
+      held += shard;
+      listing += (i ? ", " : "") + group.paths[i] + " (" + std::to_string(shard) + " bytes)";
     }
     next += group.paths.size();
     auto needed = fixed_group_bytes(group.weights);
@@ -216,6 +216,13 @@ void check_group_sizes(const WeightsManifest& manifest, std::span<const Buffer> 
                        " bytes but its shards hold " + std::to_string(held) + ": " + (listing.empty() ? "(no shards)" : listing));
     }
   }
+}
+
+void check_group_sizes(const WeightsManifest& manifest, std::span<const Buffer> shards, std::string_view source) {
+  std::vector<std::uint64_t> sizes;
+  sizes.reserve(shards.size());
+  for (const Buffer& b : shards) sizes.push_back(b.size());
+  check_group_sizes(manifest, sizes, source);
 }
 
 Tensor decode_weight(const WeightSpec& spec, const WeightLayout& layout, const WeightData& data) {

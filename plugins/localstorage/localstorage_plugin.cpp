@@ -40,5 +40,5 @@ class LocalStoragePlugin final : public sdk::Plugin {
 }  // namespace modelport::localstorage
 
 MODELPORT_PLUGIN(modelport::localstorage::LocalStoragePlugin, "localstorage", "0.1.0",
-                 modelport::sdk::scheme("localstorage://", MODELPORT_CAP_SAVE | MODELPORT_CAP_LOAD | MODELPORT_CAP_LIST |
+                 modelport::sdk::scheme("localstorage://", MODELPORT_CAP_SAVE | MODELPORT_CAP_SAVE_STREAMED | MODELPORT_CAP_LOAD | MODELPORT_CAP_LIST |
                                                                MODELPORT_CAP_REMOVE))

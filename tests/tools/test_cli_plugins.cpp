@@ -38,7 +38,7 @@ BOOST_AUTO_TEST_CASE(discovers_the_build_trees_plugins) {
   BOOST_TEST_REQUIRE(memstore != nullptr, r.out);
   BOOST_TEST(memstore->at("abi").as_string() == "1.1");
   BOOST_TEST(memstore->at("prefixes").at(0).as_string() == "memstore://");
-  BOOST_TEST(memstore->at("capabilities").at("memstore://").as_array().size() == 4u);
+  BOOST_TEST(memstore->at("capabilities").at("memstore://").as_array().size() == 5u);
   BOOST_TEST(std::string(memstore->at("file").as_string()).ends_with("libmodelport_plugin_memstore.so"));
   BOOST_TEST(report.at("errors").as_array().empty(), r.out);
 
@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(plugin_info_reads_the_handshake) {
   bj::value info = modelport::json::parse(r.out);
   BOOST_TEST(info.at("name").as_string() == "memstore");
   BOOST_TEST(info.at("version").as_string() == "1.0.0");
-  BOOST_TEST(info.at("schemes").at(0).at("capabilities").as_string() == "save,load,list,remove");
+  BOOST_TEST(info.at("schemes").at(0).at("capabilities").as_string() == "save,load,list,remove,save-streamed");
   BOOST_TEST(std::string(info.at("buildInfo").as_string()).find("stdlib=") != std::string::npos);
 
   RunResult missing = run_info("/nonexistent/libmodelport_plugin_x.so");

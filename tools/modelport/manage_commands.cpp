@@ -78,8 +78,9 @@ int usage(const char* text, const std::string& problem = {}) {
 constexpr const char* kCpUsage =
     "usage: modelport cp SRC DST [--shard-bytes N] [--digest | --no-digest] [--json]\n"
     "Copies a model between any two URLs or paths (file:///, indexeddb://, localstorage://,\n"
-    "http(s)://, downloads://, ...). Weights are passed along buffer by buffer, never joined into\n"
-    "one; file:// sources are memory-mapped, other sources are read into memory once.\n"
+    "http(s)://, downloads://, ...). The weights stream shard by shard: the source's next shard\n"
+    "is read while the previous one is written, so about two shards are in memory at a time\n"
+    "(localstorage:// sources and plugins older than ABI 1.1 are read whole first).\n"
     "The copy keeps the source's shard size when the source is uniformly sharded, unless\n"
     "--shard-bytes N asks for another (schemes that store files use it).\n"
     "  --digest     record SHA-256 integrity digests (one per shard) in the copy's model.json\n"
@@ -127,18 +128,14 @@ int run_cp(std::span<const std::string> args) {
   ProgressLine progress(std::cerr, progress_wanted(global_options().quiet));
   LoadOptions load_options;
   apply_plugin_options(load_options);
-  load_options.on_progress = progress.callback("load " + source);
-  ModelArtifacts artifacts = modelport::load(source, load_options);
   SaveOptions save_options;
   apply_plugin_options(save_options);
   save_options.on_progress = progress.callback("save " + destination);
   if (p.digests) save_options.digests = *p.digests;
-  if (p.shard_bytes) {
-    save_options.plugin_options["shard_bytes"] = *p.shard_bytes;
-  } else if (!save_options.plugin_options.count("shard_bytes")) {
-    if (auto size = (artifacts.weight_data ? artifacts.weight_data->uniform_shard_size() : std::nullopt)) save_options.plugin_options["shard_bytes"] = std::to_string(*size);
-  }
-  SaveResult result = modelport::save(destination, artifacts, save_options);
+  if (p.shard_bytes) save_options.plugin_options["shard_bytes"] = *p.shard_bytes;
+  save_options.keep_shard_layout = true;
+  SaveResult result;
+  result.model_artifacts_info = copy_model(source, destination, load_options, save_options);
   progress.finish();
   if (p.json) {
     std::cout << json::stringify(info_json(destination, result.model_artifacts_info)) << '\n';

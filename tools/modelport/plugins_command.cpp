@@ -27,6 +27,7 @@ bj::array capability_list(std::uint32_t caps) {
   if (caps & capability::load) out.emplace_back("load");
   if (caps & capability::list) out.emplace_back("list");
   if (caps & capability::remove) out.emplace_back("remove");
+  if (caps & capability::save_streamed) out.emplace_back("save-streamed");
   return out;
 }
 

@@ -18,11 +18,13 @@
 #include <modelport/model_artifacts.hpp>
 #include <modelport/options.hpp>
 #include <modelport/weight_data.hpp>
+#include <modelport/weight_stream.hpp>
 
 #include <boost/json/object.hpp>
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,5 +99,25 @@ MODELPORT_API bool should_verify_digests(const LoadOptions& options);
 // nullopt when `artifacts` already are what should be saved (no copy made).
 MODELPORT_API std::optional<ModelArtifacts> artifacts_for_save(const ModelArtifacts& artifacts,
                                                                const SaveOptions& options);
+
+// -- Streaming copies ----------------------------------------------------------------------
+
+// Hashes the bytes of `inner` in pieces of `chunk_bytes` (0: one piece) as they pass through.
+// With `expected`, each piece is compared as soon as its last byte has been read, and a mismatch
+// throws Error(corrupt) naming `source` and the piece, before the part that completes it is
+// handed on: a save consuming the stream fails before it can commit bad bytes. A stream whose
+// size differs from expected->weight_bytes is refused up front. When the stream has been read to
+// its end, `*computed` (if given) holds the digests of what passed.
+MODELPORT_API std::unique_ptr<WeightStream> digest_stream(std::unique_ptr<WeightStream> inner, std::uint64_t chunk_bytes,
+                                                          std::optional<WeightDigests> expected, std::string source,
+                                                          std::shared_ptr<WeightDigests> computed = nullptr);
+
+// Reads the whole stream and returns its digests (memory: one part at a time).
+MODELPORT_API WeightDigests compute_weight_digests(WeightStream& stream, std::uint64_t chunk_bytes);
+
+// The piece size a save under `options` digests with: options.digest_chunk_bytes, else the
+// shard_bytes plugin option, else `uniform_shard_size`, else 0 (one piece).
+MODELPORT_API std::uint64_t digest_chunk_bytes_for(const SaveOptions& options,
+                                                   std::optional<std::uint64_t> uniform_shard_size);
 
 }  // namespace modelport

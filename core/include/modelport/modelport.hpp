@@ -6,6 +6,7 @@
 #include <modelport/error.hpp>
 #include <modelport/float16.hpp>
 #include <modelport/io_handler.hpp>
+#include <modelport/weight_stream.hpp>
 #include <modelport/json.hpp>
 #include <modelport/memory_handlers.hpp>
 #include <modelport/model_artifacts.hpp>

@@ -65,6 +65,9 @@ struct SaveOptions : CommonOptions {
   // uniform shard size, else one piece for the whole stream. Match it to the shard size so that
   // one digest covers one shard and an error names the shard.
   std::optional<std::uint64_t> digest_chunk_bytes;
+  // copy_model / move_model: when the plugin option shard_bytes is not set, set it to the
+  // source's shard size (when the source is uniformly sharded), so a copy keeps the layout.
+  bool keep_shard_layout = false;
 };
 
 }  // namespace modelport

@@ -46,6 +46,7 @@ inline constexpr std::uint32_t save = 0x1;
 inline constexpr std::uint32_t load = 0x2;
 inline constexpr std::uint32_t list = 0x4;
 inline constexpr std::uint32_t remove = 0x8;
+inline constexpr std::uint32_t save_streamed = 0x10;  // ABI 1.1: saves that stream the weights
 }  // namespace capability
 MODELPORT_API std::string capabilities_text(std::uint32_t capabilities);  // "save,load,list"
 

@@ -7,10 +7,28 @@
 #include <modelport/weights_codec.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <optional>
 #include <string>
 
 namespace modelport {
+
+// Incremental SHA-256 (OpenSSL's EVP).
+class MODELPORT_API Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(std::span<const std::byte> bytes);
+  // Lower-case hex of everything updated since the last hex() (which starts a new digest).
+  std::string hex();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Lower-case hex SHA-256 of the stream bytes [offset, offset + length), hashed buffer by buffer
 // (no copy of the range).

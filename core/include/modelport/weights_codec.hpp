@@ -53,6 +53,9 @@ MODELPORT_API std::optional<std::uint64_t> fixed_group_bytes(const std::vector<W
 // known without decoding (string weights) are left to decoding.
 MODELPORT_API void check_group_sizes(const WeightsManifest& manifest, std::span<const Buffer> shards,
                                      std::string_view source);
+// The same check over shard sizes (a streamed load, whose bytes are not read yet).
+MODELPORT_API void check_group_sizes(const WeightsManifest& manifest, std::span<const std::uint64_t> shard_sizes,
+                                     std::string_view source);
 
 // A decoded tensor. `data` holds the little-endian elements of float32/int32/bool/complex64
 // tensors (complex64: re, im pairs). When the stored bytes already are those elements

@@ -62,6 +62,10 @@ extern "C" {
 #define MODELPORT_CAP_LOAD 0x2u
 #define MODELPORT_CAP_LIST 0x4u
 #define MODELPORT_CAP_REMOVE 0x8u
+/* v1.1, with CAP_SAVE: the save accepts streamed views (weights_streamed), reading each part
+ * only while it is current. Without it the core hands this scheme whole-model views, so a saver
+ * written for v1.0 (keeping spans until it is done) stays correct. */
+#define MODELPORT_CAP_SAVE_STREAMED 0x10u
 
 /* ---- Log levels ------------------------------------------------------------------------- */
 #define MODELPORT_LOG_DEBUG 0
@@ -128,7 +132,7 @@ typedef struct modelport_artifacts_view {
   uint64_t weight_data_size;
   /* v1.1. Nonzero: weight_chunks is NULL and the weight_data_size bytes come from
    * host->save_next_weights, one part at a time (a streaming copy: the whole model is never in
-   * memory). The core sets it only for plugins that declare abi_minor >= 1. */
+   * memory). The core sets it only for schemes that declare MODELPORT_CAP_SAVE_STREAMED. */
   uint32_t weights_streamed;
 } modelport_artifacts_view;
 

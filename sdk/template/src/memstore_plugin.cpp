@@ -135,5 +135,5 @@ void MemStoreHandler::load(modelport::sdk::LoadSink& sink) {
 }  // namespace
 
 MODELPORT_PLUGIN(MemStore, "memstore", "1.0.0",
-                 modelport::sdk::scheme("memstore://", MODELPORT_CAP_SAVE | MODELPORT_CAP_LOAD | MODELPORT_CAP_LIST |
+                 modelport::sdk::scheme("memstore://", MODELPORT_CAP_SAVE | MODELPORT_CAP_SAVE_STREAMED | MODELPORT_CAP_LOAD | MODELPORT_CAP_LIST |
                                                            MODELPORT_CAP_REMOVE))

@@ -1,0 +1,67 @@
+// The weight bytes of a model as a sequence of parts read one at a time, in order: what a
+// streaming copy hands from a load to a save so that the whole model is never in memory.
+//
+// A plugin's load_streamed gives parts that are read from the store only when next() asks for
+// them (its deferred shards); any other handler's stream serves bytes it already holds and lets
+// go of each part once it is handed out.
+#pragma once
+
+#include <modelport/buffer.hpp>
+#include <modelport/export.hpp>
+#include <modelport/model_artifacts.hpp>
+#include <modelport/weight_data.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace modelport {
+
+class MODELPORT_API WeightStream {
+ public:
+  virtual ~WeightStream();
+  WeightStream(const WeightStream&) = delete;
+  WeightStream& operator=(const WeightStream&) = delete;
+
+  // Sizes of the parts, known before any byte is read (a saver plans its layout from them).
+  const std::vector<std::uint64_t>& part_sizes() const noexcept { return sizes_; }
+  std::uint64_t size() const noexcept { return total_; }
+  std::size_t parts_read() const noexcept { return next_; }
+
+  // The next part (exactly part_sizes()[i] bytes), or nullopt after the last. Throws Error when
+  // the part cannot be read; a part that comes back with the wrong size is Error(corrupt).
+  std::optional<Buffer> next();
+
+  // The shard size of a converter-style layout (like WeightData::uniform_shard_size).
+  std::optional<std::uint64_t> uniform_part_size() const;
+
+ protected:
+  explicit WeightStream(std::vector<std::uint64_t> part_sizes);
+  // Called once per part, in order (never concurrently).
+  virtual Buffer read_part(std::size_t index) = 0;
+
+ private:
+  std::vector<std::uint64_t> sizes_;
+  std::uint64_t total_ = 0;
+  std::size_t next_ = 0;
+};
+
+// A stream over bytes in memory: one part per buffer, each released once it is handed out.
+MODELPORT_API std::unique_ptr<WeightStream> stream_of(WeightData data);
+
+// Reads every remaining part into memory.
+MODELPORT_API WeightData drain(WeightStream& stream);
+
+// Reads part i+1 on a helper thread while part i is being used, so that reading the source and
+// writing the destination overlap; at most two parts are held at once.
+MODELPORT_API std::unique_ptr<WeightStream> read_ahead(std::unique_ptr<WeightStream> stream);
+
+// A model whose weight bytes are still in the store.
+struct StreamedModel {
+  ModelArtifacts artifacts;                // weight_data is always unset
+  std::unique_ptr<WeightStream> weights;   // null: the model has no weight data
+};
+
+}  // namespace modelport
