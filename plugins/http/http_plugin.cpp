@@ -255,5 +255,5 @@ class HttpPlugin final : public sdk::Plugin {
 }  // namespace modelport::http_plugin
 
 MODELPORT_PLUGIN(modelport::http_plugin::HttpPlugin, "http", "0.1.0",
-                 modelport::sdk::scheme("http://", MODELPORT_CAP_SAVE | MODELPORT_CAP_LOAD),
-                 modelport::sdk::scheme("https://", MODELPORT_CAP_SAVE | MODELPORT_CAP_LOAD))
+                 modelport::sdk::scheme("http://", MODELPORT_CAP_SAVE | MODELPORT_CAP_SAVE_STREAMED | MODELPORT_CAP_LOAD),
+                 modelport::sdk::scheme("https://", MODELPORT_CAP_SAVE | MODELPORT_CAP_SAVE_STREAMED | MODELPORT_CAP_LOAD))
