@@ -50,6 +50,9 @@ class FilePlugin final : public sdk::Plugin {
 }  // namespace
 }  // namespace modelport::file_plugin
 
+// Both savers consume each weight chunk inside for_each_chunk (shard_writer.hpp, downloads.cpp),
+// so both take streamed saves: a copy into them never holds the whole model.
 MODELPORT_PLUGIN(modelport::file_plugin::FilePlugin, "file", "0.1.0",
-                 modelport::sdk::scheme("file://", MODELPORT_CAP_SAVE | MODELPORT_CAP_LOAD | MODELPORT_CAP_LIST | MODELPORT_CAP_REMOVE),
-                 modelport::sdk::scheme("downloads://", MODELPORT_CAP_SAVE))
+                 modelport::sdk::scheme("file://", MODELPORT_CAP_SAVE | MODELPORT_CAP_SAVE_STREAMED | MODELPORT_CAP_LOAD |
+                                                       MODELPORT_CAP_LIST | MODELPORT_CAP_REMOVE),
+                 modelport::sdk::scheme("downloads://", MODELPORT_CAP_SAVE | MODELPORT_CAP_SAVE_STREAMED))
