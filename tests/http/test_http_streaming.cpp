@@ -167,11 +167,11 @@ class CountingServer {
 struct Serve {
   std::unique_ptr<Child> child;
   std::string base;
-  explicit Serve(const fs::path& store) {
-    child = std::make_unique<Child>(std::vector<std::string>{MODELPORT_CLI, "--plugin-path", MODELPORT_PLUGIN_DIR, "-q",
-                                                             "serve", "--store", "file://" + store.string(), "--port", "0",
-                                                             "--threads", "2"},
-                                    true);
+  explicit Serve(const fs::path& store, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{MODELPORT_CLI, "--plugin-path", MODELPORT_PLUGIN_DIR, "-q", "serve", "--store",
+                                  "file://" + store.string(), "--port", "0", "--threads", "2"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    child = std::make_unique<Child>(argv, true);
     auto line = child->read_line(30000);
     if (!line || !line->starts_with("serving ")) throw std::runtime_error("modelport serve did not start");
     const auto at = line->rfind("http://");
@@ -378,6 +378,25 @@ BOOST_AUTO_TEST_CASE(a_source_failing_mid_upload_fails_the_save_and_serve_keeps_
   BOOST_TEST(files_under(store) == stored);
   e = error_message_of([&] { modelport::load(serve.base + "/models/new/model.json", {}, env().routers); });
   BOOST_TEST(contains(e, "404"));
+}
+
+BOOST_AUTO_TEST_CASE(a_streamed_upload_refused_by_serve_reports_its_status) {
+  TempDir dir;
+  const fs::path store = dir.path() / "store";
+  fs::create_directories(store);
+  Serve serve(store, {"--max-upload", "1M"});
+  const std::string json =
+      R"({"modelTopology":{"class_name":"Sequential","config":{}},"format":"layers-model","generatedBy":"test",)"
+      R"("convertedBy":null,"weightsManifest":[{"paths":["w.bin"],)"
+      R"("weights":[{"name":"a","shape":[1048576],"dtype":"float32"}]}]})";
+  const ModelArtifacts meta = modelport::parse_model_json(json, "w").artifacts;
+  PartsStream stream(std::string(4u << 20, 'w'), 4);
+  ErrorCode code{};
+  const std::string e = error_message_of([&] { save_handler(serve.base + "/models/big")->save_streamed(meta, &stream); }, &code);
+  BOOST_TEST(contains(e, "BrowserHTTPRequest.save() failed due to HTTP response status 413."));
+  BOOST_TEST(contains(e, serve.base + "/models/big"));
+  BOOST_TEST((code == ErrorCode::quota_exceeded));
+  BOOST_TEST(files_under(store).empty());
 }
 
 BOOST_AUTO_TEST_CASE(each_part_is_on_the_wire_before_the_next_is_read) {
