@@ -42,4 +42,5 @@ class IndexedDbPlugin final : public sdk::Plugin {
 
 MODELPORT_PLUGIN(modelport::indexeddb_plugin::IndexedDbPlugin, "indexeddb", "0.1.0",
                  modelport::sdk::scheme("indexeddb://",
-                                        MODELPORT_CAP_SAVE | MODELPORT_CAP_LOAD | MODELPORT_CAP_LIST | MODELPORT_CAP_REMOVE))
+                                        MODELPORT_CAP_SAVE | MODELPORT_CAP_SAVE_STREAMED | MODELPORT_CAP_LOAD |
+                                            MODELPORT_CAP_LIST | MODELPORT_CAP_REMOVE))

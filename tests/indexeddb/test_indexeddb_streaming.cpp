@@ -1,0 +1,277 @@
+// Streaming copies through indexeddb:// (ABI 1.1): a streamed save stores what an ordinary save
+// stores and keeps the previous model when its source fails mid-way; a streamed load reads each
+// row only when asked and never hands out bytes of a version that replaced the one it loaded; a
+// copy between two models of one database file in one process neither deadlocks nor times out.
+#include "idb_test_support.hpp"
+
+#include <modelport/weight_stream.hpp>
+
+#include <chrono>
+#include <thread>
+
+using namespace idbtest;
+using modelport::test::error_message_of;
+using modelport::test::TempDir;
+
+namespace {
+
+std::vector<std::byte> all_weight_bytes(const ModelArtifacts& a) {
+  std::vector<std::byte> out;
+  for (const Buffer& b : a.weight_data->buffers()) out.insert(out.end(), b.span().begin(), b.span().end());
+  return out;
+}
+
+std::vector<std::byte> bytes_of(const Buffer& b) { return {b.span().begin(), b.span().end()}; }
+
+// The weight bytes cut into parts of `part` bytes (aligned with no row size); throws
+// Error(unavailable) instead of handing out part number `fail_at` (1-based; 0: never).
+class PartsStream final : public WeightStream {
+ public:
+  PartsStream(std::vector<std::byte> bytes, std::uint64_t part, std::size_t fail_at = 0)
+      : WeightStream(cut(bytes.size(), part)), bytes_(std::move(bytes)), part_(part), fail_at_(fail_at) {}
+  std::size_t reads = 0;
+  std::function<void(std::size_t)> on_read;  // called before part `index` is handed out
+
+ protected:
+  Buffer read_part(std::size_t index) override {
+    ++reads;
+    if (on_read) on_read(index);
+    if (index + 1 == fail_at_) {
+      throw Error(ErrorCode::unavailable, "test source: part " + std::to_string(index + 1) + " is unreadable");
+    }
+    const std::size_t n = static_cast<std::size_t>(part_sizes()[index]);
+    return Buffer::copy_of(std::span<const std::byte>(bytes_.data() + index * part_, n));
+  }
+
+ private:
+  static std::vector<std::uint64_t> cut(std::uint64_t total, std::uint64_t part) {
+    std::vector<std::uint64_t> sizes;
+    for (std::uint64_t at = 0; at < total; at += part) sizes.push_back(std::min(part, total - at));
+    return sizes;
+  }
+  std::vector<std::byte> bytes_;
+  std::uint64_t part_;
+  std::size_t fail_at_;
+};
+
+SaveResult save_streamed(const Store& store, const std::string& path, const ModelArtifacts& a, WeightStream& weights) {
+  auto matches = env().routers.get_save_handlers(Store::url(path), store.with_options<SaveOptions>());
+  BOOST_TEST_REQUIRE(matches.size() == 1u);
+  ModelArtifacts meta = a;
+  meta.weight_data.reset();
+  return matches[0].handler->save_streamed(meta, &weights);
+}
+
+// load_streamed on a handler that is destroyed before the parts are read.
+StreamedModel load_streamed(const Store& store, const std::string& path) {
+  auto matches = env().routers.get_load_handlers(Store::url(path), store.with_options<LoadOptions>());
+  BOOST_TEST_REQUIRE(matches.size() == 1u);
+  return matches[0].handler->load_streamed();
+}
+
+// The stored rows of a model: (seq, length) in order.
+std::vector<std::vector<std::string>> rows_of(const Store& store, const std::string& path) {
+  return Sql(store.db_file())
+      .rows("SELECT w.seq, length(w.data) FROM weight_chunks AS w JOIN models_store AS m ON m.modelId = w.modelId "
+            "WHERE m.modelPath = '" + path + "' ORDER BY w.seq");
+}
+
+// Every models_store column but the ones that differ between two saves of one model.
+std::vector<std::vector<std::string>> record_of(const Store& store, const std::string& path) {
+  return Sql(store.db_file())
+      .rows("SELECT modelTopology, weightSpecs, trainingConfig, format, generatedBy, convertedBy, signature, "
+            "userDefinedMetadata, modelInitializer, initializerSignature, extraFields, hasWeightData, chunkCount, "
+            "modelTopologyType, modelTopologyBytes, weightSpecsBytes, weightDataBytes FROM models_store WHERE modelPath = '" +
+            path + "'");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(indexeddb_streamed_save)
+
+BOOST_AUTO_TEST_CASE(stores_what_a_normal_save_stores) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  const ModelArtifacts a = versioned(1, 300000);  // rows of 65536 bytes, the last 37856
+  store.save("normal", a);
+  // Parts smaller than a row, straddling row boundaries, larger than a row, the whole model.
+  for (std::uint64_t part : {700u, 65536u, 100000u, 300000u}) {
+    const std::string path = "streamed-" + std::to_string(part);
+    PartsStream parts(all_weight_bytes(a), part);
+    SaveResult r = save_streamed(store, path, a, parts);
+    BOOST_TEST(parts.parts_read() == parts.part_sizes().size(), "parts of " << part);
+    BOOST_TEST(*r.model_artifacts_info.weight_data_bytes == 300000u);
+    BOOST_TEST((version_of(store.load(path)) == std::optional<std::uint64_t>(1)), "parts of " << part);
+    BOOST_TEST(same_model(store.load("normal"), store.load(path)), "parts of " << part);
+    BOOST_TEST((rows_of(store, path) == rows_of(store, "normal")), "parts of " << part);
+    BOOST_TEST((record_of(store, path) == record_of(store, "normal")), "parts of " << part);
+  }
+  BOOST_TEST(rows_of(store, "normal").size() == 5u);
+  BOOST_TEST(rows_of(store, "normal").back().at(1) == "37856");
+}
+
+// The rows are written while the parts arrive: the save's page cache (two rows + 8 MiB) spills
+// into the database file long before the last part of a 24 MiB model is read. A save that read
+// the whole stream first would leave the file as it was until then.
+BOOST_AUTO_TEST_CASE(rows_are_written_while_the_parts_arrive) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  store.save("small", versioned(1, 1000));
+  const std::uint64_t size_before = fs::file_size(store.db_file());
+  const ModelArtifacts a = versioned(2, 24u << 20, 5);
+  PartsStream parts(all_weight_bytes(a), 1u << 20);
+  std::uint64_t size_at_last_part = 0;
+  parts.on_read = [&](std::size_t index) {
+    if (index + 1 == parts.part_sizes().size()) size_at_last_part = fs::file_size(store.db_file());
+  };
+  save_streamed(store, "big", a, parts);
+  BOOST_TEST(size_at_last_part > size_before + (8u << 20), size_at_last_part << " bytes, " << size_before << " before");
+  BOOST_TEST((version_of(store.load("big")) == std::optional<std::uint64_t>(2)));
+}
+
+BOOST_AUTO_TEST_CASE(a_source_failing_at_part_2_keeps_the_previous_model) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  store.save("m", versioned(1, 300000));
+  const std::string rows_before = Sql(store.db_file()).value("SELECT count(*) FROM weight_chunks");
+  const ModelArtifacts second = versioned(2, 300000);
+  PartsStream parts(all_weight_bytes(second), 100000, /*fail_at=*/2);
+  ErrorCode code{};
+  std::string m = error_message_of([&] { save_streamed(store, "m", second, parts); }, &code);
+  BOOST_TEST(contains(m, "part 2 is unreadable"), m);
+  BOOST_TEST((code == ErrorCode::unavailable), m);
+  BOOST_TEST(parts.reads == 2u);  // rows of part 1 were written when the source failed
+  BOOST_TEST((version_of(store.load("m")) == std::optional<std::uint64_t>(1)));
+  Sql sql(store.db_file());
+  BOOST_TEST(sql.value("SELECT count(*) FROM weight_chunks") == rows_before);  // rolled back, no orphans
+  BOOST_TEST(sql.value("PRAGMA integrity_check") == "ok");
+  BOOST_TEST(store.list().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_source_of_a_first_save_stores_nothing) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  const ModelArtifacts a = versioned(1, 300000);
+  PartsStream parts(all_weight_bytes(a), 65536, /*fail_at=*/3);
+  BOOST_CHECK_THROW(save_streamed(store, "new", a, parts), Error);
+  BOOST_TEST(store.list().empty());
+  BOOST_TEST_REQUIRE(fs::exists(store.db_file()));  // the save had started: it creates the store
+  BOOST_TEST(Sql(store.db_file()).value("SELECT count(*) FROM weight_chunks") == "0");
+  BOOST_TEST(Sql(store.db_file()).value("PRAGMA integrity_check") == "ok");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(indexeddb_streamed_load)
+
+BOOST_AUTO_TEST_CASE(parts_are_the_rows_read_when_asked) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  const ModelArtifacts a = versioned(1, 200000);
+  store.save("m", a);
+  StreamedModel model = load_streamed(store, "m");
+  BOOST_TEST_REQUIRE(model.weights);
+  BOOST_TEST((model.weights->part_sizes() == std::vector<std::uint64_t>{65536, 65536, 65536, 3392}));
+  BOOST_TEST(!model.artifacts.weight_data.has_value());
+  BOOST_TEST((model.artifacts.user_defined_metadata == a.user_defined_metadata));
+
+  // Row 2 is overwritten in place (same version, same size) behind the plugin's back: a part read
+  // when asked shows it; one read during the load would not.
+  Sql(store.db_file()).exec("UPDATE weight_chunks SET data = zeroblob(65536) WHERE seq = 2");
+  const std::vector<std::byte> want = all_weight_bytes(a);
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto part = model.weights->next();
+    BOOST_TEST_REQUIRE(part.has_value());
+    const std::size_t at = i * 65536;
+    std::vector<std::byte> expected(want.begin() + static_cast<std::ptrdiff_t>(at),
+                                    want.begin() + static_cast<std::ptrdiff_t>(at + part->size()));
+    if (i == 2) std::fill(expected.begin(), expected.end(), std::byte{0});
+    BOOST_TEST((bytes_of(*part) == expected), "part " << i);
+  }
+  BOOST_TEST(!model.weights->next().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_model_replaced_after_the_load_is_never_mixed_in) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  store.save("m", versioned(1, 200000));
+  StreamedModel model = load_streamed(store, "m");
+  auto first = model.weights->next();
+  BOOST_TEST_REQUIRE(first.has_value());
+  std::vector<std::byte> v1(65536);
+  fill_version_bytes(1, 0, v1);
+  BOOST_TEST((bytes_of(*first) == v1));
+
+  store.save("m", versioned(2, 200000));  // same sizes, other bytes
+  ErrorCode code{};
+  std::string m = error_message_of([&] { model.weights->next(); }, &code);
+  BOOST_TEST(contains(m, "changed while it was being copied"), m);
+  BOOST_TEST(contains(m, "indexeddb://m"), m);
+  BOOST_TEST((code == ErrorCode::unavailable), m);
+}
+
+// A removed model whose path is saved again may get the same modelId back (ids are max + 1):
+// the version is told apart by its save date too.
+BOOST_AUTO_TEST_CASE(a_model_removed_and_saved_again_is_never_mixed_in) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  store.save("m", versioned(1, 200000));
+  const std::string id = Sql(store.db_file()).value("SELECT modelId FROM models_store WHERE modelPath = 'm'");
+  StreamedModel model = load_streamed(store, "m");
+  store.remove("indexeddb://m");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // another save date
+  store.save("m", versioned(2, 200000));
+  BOOST_TEST(Sql(store.db_file()).value("SELECT modelId FROM models_store WHERE modelPath = 'm'") == id);
+  std::string m = error_message_of([&] { model.weights->next(); });
+  BOOST_TEST(contains(m, "changed while it was being copied"), m);
+}
+
+BOOST_AUTO_TEST_CASE(a_removed_model_is_a_clear_error) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.save("m", versioned(1, 1000));
+  StreamedModel model = load_streamed(store, "m");
+  store.remove("indexeddb://m");
+  std::string m = error_message_of([&] { model.weights->next(); });
+  BOOST_TEST(contains(m, "changed while it was being copied"), m);
+  BOOST_TEST(contains(m, "indexeddb://m"), m);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(indexeddb_streaming_copy)
+
+// The destination's save spills its page cache (a model several times the cache), which makes
+// its write lock exclusive: reads of the source on a connection of their own would wait for it
+// while it waits for them. A short busy timeout turns such a deadlock into a quick failure.
+BOOST_AUTO_TEST_CASE(copy_within_one_database_in_one_process) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  store.options["busy_timeout_ms"] = "3000";
+  constexpr std::size_t kBytes = 24u << 20;
+  store.save("a", versioned(1, kBytes, 7));
+  store.save("b", versioned(2, 1000));  // replaced by the copy
+  const auto load_options = store.with_options<LoadOptions>();
+  const auto save_options = store.with_options<SaveOptions>();
+  ModelArtifactsInfo info = copy_model("indexeddb://a", "indexeddb://b", load_options, save_options, env().routers);
+  BOOST_TEST(*info.weight_data_bytes == kBytes);
+  BOOST_TEST((version_of(store.load("b")) == std::optional<std::uint64_t>(1)));
+  BOOST_TEST((version_of(store.load("a")) == std::optional<std::uint64_t>(1)));
+
+  copy_model("indexeddb://a", "indexeddb://c", load_options, save_options, env().routers);
+  BOOST_TEST((version_of(store.load("c")) == std::optional<std::uint64_t>(1)));
+  move_model("indexeddb://c", "indexeddb://d", load_options, save_options, env().routers, env().stores);
+  BOOST_TEST((version_of(store.load("d")) == std::optional<std::uint64_t>(1)));
+  BOOST_TEST((store.listed_urls() == std::vector<std::string>{"indexeddb://a", "indexeddb://b", "indexeddb://d"}));
+  BOOST_TEST(Sql(store.db_file()).value("PRAGMA integrity_check") == "ok");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
