@@ -423,6 +423,10 @@ void Session::start_upload(std::string name) {
   upload_name_ = std::move(name);
   discarding_ = false;
   chunk_.resize(kReadChunk);
+  // Beast sizes each socket read by the buffer's spare capacity (512 bytes at least): after the
+  // headers that is a few hundred bytes, which made a large upload cost one recvmsg and one
+  // event-loop turn per 512 bytes. Room for a whole chunk makes the reads chunk-sized.
+  buffer_.reserve(kReadChunk);
   if (beast::iequals(req[http::field::expect], "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     stream_.expires_after(options.io_timeout);
