@@ -105,8 +105,8 @@ HandlerPtr save_handler(const std::string& url, const SaveOptions& options = {})
   return std::move(matches[0].handler);
 }
 
-HandlerPtr load_handler(const std::string& url) {
-  auto matches = env().routers.get_load_handlers(url);
+HandlerPtr load_handler(const std::string& url, const LoadOptions& options = {}) {
+  auto matches = env().routers.get_load_handlers(url, options);
   BOOST_TEST_REQUIRE(matches.size() == 1u);
   return std::move(matches[0].handler);
 }
@@ -359,6 +359,24 @@ BOOST_AUTO_TEST_CASE(load_errors_come_at_load_time) {
   m = error_message_of([&] { load_handler(url_of(tmp.path() / "m"))->load_streamed(); }, &code);
   BOOST_TEST((code == ErrorCode::corrupt), m);
   BOOST_TEST(m.find("weights.bin") != std::string::npos, m);
+}
+
+BOOST_AUTO_TEST_CASE(shards_outside_the_folder_only_when_allowed) {
+  TempDir tmp;
+  fs::create_directories(tmp.path() / "m");
+  std::ofstream(tmp.path() / "outside.bin", std::ios::binary) << std::string(16, 'o');
+  std::ofstream(tmp.path() / "m" / "model.json")
+      << R"({"modelTopology":{},"weightsManifest":[{"paths":["../outside.bin"],"weights":[{"name":"w","shape":[4],"dtype":"float32"}]}]})";
+  ErrorCode code{};
+  std::string m = error_message_of([&] { load_handler(url_of(tmp.path() / "m"))->load_streamed(); }, &code);
+  BOOST_TEST((code == ErrorCode::permission_denied), m);
+  BOOST_TEST(m.find("leads outside the model folder") != std::string::npos, m);
+  LoadOptions allow;
+  allow.plugin_options["allow_outside"] = "true";
+  StreamedModel model = load_handler(url_of(tmp.path() / "m"), allow)->load_streamed();
+  auto part = model.weights->next();
+  BOOST_TEST_REQUIRE(part.has_value());
+  BOOST_TEST(text_of(*part) == std::string(16, 'o'));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
