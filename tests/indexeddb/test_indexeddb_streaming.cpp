@@ -6,7 +6,9 @@
 
 #include <modelport/weight_stream.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 using namespace idbtest;
@@ -272,6 +274,59 @@ BOOST_AUTO_TEST_CASE(copy_within_one_database_in_one_process) {
   BOOST_TEST((version_of(store.load("d")) == std::optional<std::uint64_t>(1)));
   BOOST_TEST((store.listed_urls() == std::vector<std::string>{"indexeddb://a", "indexeddb://b", "indexeddb://d"}));
   BOOST_TEST(Sql(store.db_file()).value("PRAGMA integrity_check") == "ok");
+}
+
+// Copies of `a` while `a` is saved again and again, in one process: every copy either holds one
+// whole version or fails with "changed while it was being copied"; none waits out the busy
+// timeout (the saves of `a` and of `b` publish their connections to the copy's reads in turn).
+BOOST_AUTO_TEST_CASE(copies_while_the_source_is_saved_again) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  store.options["busy_timeout_ms"] = "5000";
+  constexpr std::size_t kBytes = 12u << 20;  // more than a save's page cache
+  store.save("a", versioned(1, kBytes, 4));
+  const auto load_options = store.with_options<LoadOptions>();
+  const auto save_options = store.with_options<SaveOptions>();
+  std::atomic<bool> saving{true};
+  std::vector<std::string> unexpected;
+  std::mutex unexpected_mutex;
+  std::thread saver([&] {
+    try {
+      for (std::uint64_t v = 2; v <= 7; ++v) {
+        store.save("a", versioned(v, kBytes, 4));
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard lock(unexpected_mutex);
+      unexpected.push_back(std::string("save: ") + e.what());
+    }
+    saving = false;
+  });
+  int copies = 0;
+  int changed = 0;
+  while (saving || copies == 0) {
+    ++copies;
+    try {
+      copy_model("indexeddb://a", "indexeddb://b", load_options, save_options, env().routers);
+      if (!version_of(store.load("b"))) {
+        std::lock_guard lock(unexpected_mutex);
+        unexpected.push_back("copy " + std::to_string(copies) + ": a mix of versions");
+      }
+    } catch (const Error& e) {
+      if (contains(e.what(), "changed while it was being copied")) {
+        ++changed;
+      } else {
+        std::lock_guard lock(unexpected_mutex);
+        unexpected.push_back(std::string("copy: ") + e.what());
+      }
+    }
+  }
+  saver.join();
+  BOOST_TEST_MESSAGE(copies << " copies, " << changed << " met a newer version");
+  BOOST_TEST(unexpected.empty(), (unexpected.empty() ? std::string() : unexpected.front()));
+  copy_model("indexeddb://a", "indexeddb://b", load_options, save_options, env().routers);
+  BOOST_TEST((version_of(store.load("b")) == std::optional<std::uint64_t>(7)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
