@@ -218,6 +218,46 @@ BOOST_AUTO_TEST_CASE(a_model_replaced_after_the_load_is_never_mixed_in) {
   BOOST_TEST((code == ErrorCode::unavailable), m);
 }
 
+// Parts read while a save of the same database holds the write lock (here: a save of a newer
+// version of the very model being read, in this process) come through that save's connection:
+// the loaded version's bytes, with no wait for the lock. Once that save has committed, the loaded
+// version is gone and the next part is an error.
+BOOST_AUTO_TEST_CASE(parts_read_during_a_save_of_the_same_file_are_the_loaded_version) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "65536";
+  store.options["busy_timeout_ms"] = "3000";
+  constexpr std::size_t kBytes = 12u << 20;  // more than a save's page cache: its lock turns exclusive
+  store.save("a", versioned(1, kBytes, 4));
+  StreamedModel model = load_streamed(store, "a");
+  BOOST_TEST_REQUIRE(model.weights->part_sizes().size() == kBytes / 65536);
+
+  const ModelArtifacts second = versioned(2, kBytes, 4);
+  PartsStream parts(all_weight_bytes(second), 1u << 20);
+  std::vector<std::byte> read;  // the loaded model's parts read so far, joined
+  std::string failure;
+  parts.on_read = [&](std::size_t index) {
+    if (index == 0) return;
+    try {
+      for (int i = 0; i < 8; ++i) {
+        auto part = model.weights->next();
+        if (part) read.insert(read.end(), part->span().begin(), part->span().end());
+      }
+    } catch (const std::exception& e) {
+      if (failure.empty()) failure = e.what();
+    }
+  };
+  save_streamed(store, "a", second, parts);
+  BOOST_TEST(failure.empty(), failure);
+  BOOST_TEST(read.size() == 11u * 8 * 65536);
+  std::vector<std::byte> v1(read.size());
+  fill_version_bytes(1, 0, v1);
+  BOOST_TEST((read == v1));
+  BOOST_TEST((version_of(store.load("a")) == std::optional<std::uint64_t>(2)));
+  std::string m = error_message_of([&] { model.weights->next(); });
+  BOOST_TEST(contains(m, "changed while it was being copied"), m);
+}
+
 // A removed model whose path is saved again may get the same modelId back (ids are max + 1):
 // the version is told apart by its save date too.
 BOOST_AUTO_TEST_CASE(a_model_removed_and_saved_again_is_never_mixed_in) {
