@@ -238,12 +238,16 @@ const ShardedModel& sharded() {
 // is set: "404" a page, "short" a body cut off after 100 bytes, "long" a longer body.
 struct ShardServer {
   std::atomic<bool> broken_now{false};
+  std::atomic<bool> answered_503{false};
   std::map<std::string, std::string> broken;
   bool head_allowed = true;
   ScriptedServer server{[this](int fd, const Request& r) { return answer(fd, r); }};
 
   bool answer(int fd, const Request& r) {
     const std::string file = r.target.substr(r.target.rfind('/') + 1);
+    if (r.target.starts_with("/elsewhere/") && sharded().shards.count(file)) {
+      return respond(fd, 200, "OK", {{"Content-Type", "application/octet-stream"}}, sharded().shards.at(file));
+    }
     if (file == "model.json") return respond(fd, 200, "OK", {{"Content-Type", "application/json"}}, sharded().json);
     auto it = sharded().shards.find(file);
     if (it == sharded().shards.end()) return respond(fd, 404, "Not Found", {{"Content-Type", "text/html"}}, "<html>404</html>");
@@ -259,6 +263,10 @@ struct ShardServer {
         return false;
       }
       if (how == "long") return respond(fd, 200, "OK", {}, it->second + "extra");
+      if (how == "503 once" && !answered_503.exchange(true)) {
+        return respond(fd, 503, "Service Unavailable", {{"Retry-After", "0"}}, "busy");
+      }
+      if (how == "redirect") return respond(fd, 302, "Found", {{"Location", "/elsewhere/" + file}}, "");
     }
     return respond(fd, 200, "OK", {{"Content-Type", "application/octet-stream"}}, it->second);
   }
@@ -544,6 +552,20 @@ BOOST_AUTO_TEST_CASE(a_failing_deferred_fill_names_the_shard_url) {
       }
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(deferred_fills_retry_and_follow_redirects) {
+  ShardServer s;
+  s.broken = {{"g1-2.bin", "503 once"}, {"g2-1.bin", "redirect"}};
+  StreamedModel model = load_handler(s.server.url("/m/model.json"), quick_retries())->load_streamed();
+  s.broken_now = true;
+  std::string all;
+  for (const auto& part : drain_parts(*model.weights)) all += part;
+  std::string expected;
+  for (const auto& f : sharded().order) expected += sharded().shards.at(f);
+  BOOST_TEST(all == expected);
+  BOOST_TEST(s.gets("g1-2.bin") == 2);  // the 503, then the shard
+  BOOST_TEST(s.server.hits("/elsewhere/g2-1.bin") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(load_streamed_from_nginx_gives_the_shard_files) {
