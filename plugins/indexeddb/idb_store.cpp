@@ -400,7 +400,11 @@ class PublishedWriter {
   }
   PublishedWriter(const PublishedWriter&) = delete;
   PublishedWriter& operator=(const PublishedWriter&) = delete;
-  ~PublishedWriter() {
+  ~PublishedWriter() { end(); }
+  // Once the save has committed (or failed), its connection is no one else's business.
+  void end() {
+    if (ended_) return;
+    ended_ = true;
     if (!use_.owns_lock()) use_.lock();
     writer_->db = nullptr;
     use_.unlock();
@@ -425,6 +429,7 @@ class PublishedWriter {
   FileGate& gate_;
   std::shared_ptr<ActiveWriter> writer_;
   std::unique_lock<std::mutex> use_;
+  bool ended_ = false;
 };
 
 // Cuts the weight stream into rows of `chunk_bytes` in one pass over for_each_chunk (a streamed
@@ -644,6 +649,7 @@ void save_model(const StoreSettings& settings, const std::string& model_path, co
       .bind(6, *info.weight_data_bytes)
       .run();
   tx.commit();
+  publisher.end();
 
   if (db.pragma_text("journal_mode") == "wal" && artifacts.weight_data_size() > (64u << 20)) {
     // The commit's automatic checkpoint copied the frames back; give the WAL file's space back
@@ -773,7 +779,8 @@ void fill_deferred_row(const DeferredSource& source, std::int64_t seq, std::span
   std::lock_guard gate_lock(gate.mutex);
   if (std::shared_ptr<ActiveWriter> writer = gate.writer) {
     std::lock_guard use(writer->use);
-    if (writer->db) {
+    // Only inside the save's transaction: the row lookup and the blob read must see one state.
+    if (writer->db && !sqlite3_get_autocommit(writer->db->handle())) {
       Database& db = *writer->db;
       const std::string saving = db.operation();
       db.set_operation(deferred_operation(source));
