@@ -271,6 +271,49 @@ int load_append_weights_deferred(modelport_load_sink* sink, uint64_t size,
   });
 }
 
+// The bytes a deferred shard's produce() lends, as a Buffer whose release hands them back.
+Buffer lent_bytes(const modelport_span& out, void (*bytes_release)(void*), void* bytes_context,
+                  std::shared_ptr<const void> pin) {
+  return Buffer::external(out.data, out.size, [bytes_release, bytes_context, pin] {
+    if (bytes_release) bytes_release(bytes_context);
+  });
+}
+
+int load_append_weights_deferred_owned(modelport_load_sink* sink, uint64_t size,
+                                       int (*produce)(void*, modelport_span*, void (**)(void*), void**, modelport_status*),
+                                       void (*release)(void*), void* context, modelport_status* status) {
+  if (!sink || !produce) return set_status(status, MODELPORT_INVALID_ARGUMENT, "a deferred weight shard needs a produce function");
+  return guarded(status, &sink->first_error, [&] {
+    if (!sink->allow_deferred) {
+      modelport_span out{};
+      void (*bytes_release)(void*) = nullptr;
+      void* bytes_context = nullptr;
+      int code = produce(context, &out, &bytes_release, &bytes_context, status);
+      if (code != MODELPORT_OK) {
+        if (status && !status->message.empty() && sink->first_error.empty()) sink->first_error = status->message;
+        return code;
+      }
+      Buffer bytes = lent_bytes(out, bytes_release, bytes_context, sink->pin);
+      if (bytes.size() != size) {
+        throw Error(ErrorCode::corrupt, "a deferred weight shard produced " + std::to_string(bytes.size()) +
+                                            " bytes, not the announced " + std::to_string(size));
+      }
+      append_bytes(sink, std::move(bytes));
+      if (release) release(context);
+      return MODELPORT_OK;
+    }
+    auto shard = std::make_shared<detail::DeferredShard>();
+    shard->produce = produce;
+    shard->release = release;
+    shard->context = context;
+    shard->pin = sink->pin;
+    sink->stream_parts.push_back({Buffer(), shard, size});
+    shard->armed = true;
+    sink->has_weights = true;
+    return MODELPORT_OK;
+  });
+}
+
 int save_next_weights(modelport_save_sink* sink, modelport_span* out, modelport_status* status) {
   if (!sink || !out) return set_status(status, MODELPORT_INVALID_ARGUMENT, "save_next_weights needs a sink and an output span");
   *out = modelport_span{nullptr, 0};
@@ -376,6 +419,7 @@ const modelport_host_api* host_api() {
     h.load_deferred_allowed = &load_deferred_allowed;
     h.load_append_weights_deferred = &load_append_weights_deferred;
     h.save_next_weights = &save_next_weights;
+    h.load_append_weights_deferred_owned = &load_append_weights_deferred_owned;
     return h;
   }();
   return &api;

@@ -33,7 +33,9 @@ namespace modelport::detail {
 // A weight shard a plugin reads later (ABI 1.1 load_append_weights_deferred). Owns the plugin's
 // context: release runs once, when the last reference goes, and the library stays resident.
 struct DeferredShard {
+  // One of the two: fill copies into a core buffer, produce lends plugin memory.
   int (*fill)(void*, void*, uint64_t, modelport_status*) = nullptr;
+  int (*produce)(void*, modelport_span*, void (**)(void*), void**, modelport_status*) = nullptr;
   void (*release)(void*) = nullptr;
   void* context = nullptr;
   bool armed = false;  // set once the core owns the context

@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
+#include <vector>
+
 namespace modelport::file_plugin {
 
 using sdk::Code;
@@ -42,6 +45,27 @@ class DeferredShard {
  public:
   DeferredShard(std::shared_ptr<const OpenFolder> folder, fs::path name, fs::path shown, ShardIdentity recorded)
       : folder_(std::move(folder)), name_(std::move(name)), shown_(std::move(shown)), recorded_(recorded) {}
+
+  // The shard mapped (copy_file_range can then copy it inside the kernel when the copy goes to
+  // files, and no buffer of the model's size is ever allocated), or read into memory where it
+  // cannot be mapped. The identity is checked when the shard is opened; unlike fill(), a write
+  // that happens while the mapped pages are being read cannot be noticed (as for an ordinary
+  // load, which maps too). Our own saver never writes in place: it swaps whole folders.
+  sdk::LoadSink::OwnedBytes produce() const {
+    FileDescriptor fd(open_shard(folder_->fd.get(), name_));
+    if (fd.get() < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) changed("is gone");
+      throw_errno(errno, "cannot open weight file", shown_);
+    }
+    if (!(ShardIdentity::of(stat_open(fd.get(), shown_)) == recorded_)) changed("was replaced or rewritten");
+    if (auto mapped = map_open_file(std::move(fd), static_cast<std::size_t>(recorded_.size))) {
+      FileBytes bytes = *mapped;
+      return {std::span<const std::byte>(bytes.data, bytes.size), [bytes]() mutable { bytes.release(); }};
+    }
+    auto copy = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(recorded_.size));
+    fill(*copy);
+    return {std::span<const std::byte>(copy->data(), copy->size()), [copy] {}};
+  }
 
   void fill(std::span<std::byte> dest) const {
     if (dest.size() != static_cast<std::uint64_t>(recorded_.size)) {
@@ -112,8 +136,7 @@ void append_deferred_shard(sdk::LoadSink& sink, const std::shared_ptr<const Open
     identity = ShardIdentity::of(st);
   }
   DeferredShard shard(folder, name, shown, identity);
-  sink.append_deferred(static_cast<std::uint64_t>(identity.size),
-                       [shard = std::move(shard)](std::span<std::byte> dest) { shard.fill(dest); });
+  sink.append_deferred_owned(static_cast<std::uint64_t>(identity.size), [shard = std::move(shard)] { return shard.produce(); });
 }
 
 }  // namespace modelport::file_plugin

@@ -6,12 +6,16 @@
 //     new folder (rename / RENAME_EXCHANGE) and then deleting the old one, so this descriptor
 //     keeps naming the OLD folder: its shards are read as they were, or are gone (an error).
 //   - each shard's identity (device, inode, size, modification time) is recorded at load time
-//     and checked when it is read and again after: a shard replaced, rewritten or written to in
-//     between fails with "changed while it was being copied" instead of giving mixed bytes.
-// What this cannot see (the same holds for an ordinary load): a writer that rewrites files in
-// place, not atomically (tfjs-node's own save does), and is between its shard and its model.json
-// while the load runs; a same-size rewrite within one tick of the file system's clock; a writer
-// that resets the modification time on purpose.
+//     and checked when its turn comes: a shard replaced or rewritten in between fails with
+//     "changed while it was being copied" instead of giving mixed bytes.
+// The shard is then mapped, not read: the saver reads the pages (or, writing files, copies them
+// inside the kernel with copy_file_range), so no buffer of the shard's size is allocated and the
+// bytes are copied once. Where mapping fails it is read into memory and checked again after.
+// What this cannot see (the same holds for an ordinary load, which maps too): a write into a
+// shard while its mapped pages are being read; a writer that rewrites files in place, not
+// atomically (tfjs-node's own save does), and is between its shard and its model.json while the
+// load runs; a same-size rewrite within one tick of the file system's clock; a writer that
+// resets the modification time on purpose. A model with digests is checked piece by piece.
 #pragma once
 
 #include "posix_io.hpp"

@@ -210,6 +210,21 @@ void FileBytes::release() noexcept {
   data = nullptr;
 }
 
+std::optional<FileBytes> map_open_file(FileDescriptor fd, std::size_t size) {
+  if (size == 0) return FileBytes{};
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (p == MAP_FAILED) return std::nullopt;
+  ::madvise(p, size, MADV_SEQUENTIAL);
+  ::madvise(p, size, MADV_WILLNEED);  // starts the read-ahead now, on the kernel's side
+  FileBytes bytes;
+  bytes.data = static_cast<const std::byte*>(p);
+  bytes.size = size;
+  bytes.mapped = true;
+  std::lock_guard lock(mappings_mutex());
+  mappings().push_back({bytes.data, bytes.size, fd.release()});
+  return bytes;
+}
+
 FileBytes read_file(const fs::path& path, bool map, const std::string& what) {
   return read_file_at(AT_FDCWD, path, path, map, what);
 }

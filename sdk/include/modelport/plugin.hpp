@@ -439,6 +439,53 @@ class LoadSink {
       check(code);
     }
   }
+  // As append_deferred, for bytes that already sit in memory of this plugin once it is asked for
+  // them (a mapping of the stored file): produce() returns them with the hook that frees them,
+  // and the core reads them there instead of copying them into a buffer of its own.
+  struct OwnedBytes {
+    std::span<const std::byte> bytes;
+    std::function<void()> release;
+  };
+  void append_deferred_owned(std::uint64_t size, std::function<OwnedBytes()> produce) {
+    const modelport_host_api& h = detail::host();
+    if (!has_deferred_owned(h) || !deferred_allowed()) {
+      OwnedBytes now = produce();
+      if (now.bytes.size() != size) {
+        if (now.release) now.release();
+        throw Error(Code::internal, "a deferred weight shard produced " + std::to_string(now.bytes.size()) +
+                                        " bytes, not the announced " + std::to_string(size));
+      }
+      append_owned(now.bytes, std::move(now.release));
+      return;
+    }
+    using Produce = std::function<OwnedBytes()>;
+    using Release = std::function<void()>;
+    auto* holder = new Produce(std::move(produce));
+    auto produce_trampoline = [](void* ctx, modelport_span* out, void (**bytes_release)(void*), void** bytes_context,
+                                 modelport_status* status) noexcept -> int {
+      return detail::guarded(status, [&] {
+        OwnedBytes got = (*static_cast<Produce*>(ctx))();
+        auto* release = new Release(std::move(got.release));
+        *out = modelport_span{got.bytes.data(), got.bytes.size()};
+        *bytes_context = release;
+        *bytes_release = [](void* c) noexcept {
+          auto* fn = static_cast<Release*>(c);
+          try {
+            if (*fn) (*fn)();
+          } catch (...) {
+            // A release hook has nobody to report to.
+          }
+          delete fn;
+        };
+      });
+    };
+    auto release_trampoline = [](void* ctx) noexcept { delete static_cast<Produce*>(ctx); };
+    int code = h.load_append_weights_deferred_owned(sink_, size, produce_trampoline, release_trampoline, holder, status_);
+    if (code != MODELPORT_OK) {
+      release_trampoline(holder);
+      check(code);
+    }
+  }
   // A core-owned chunk to fill in place (valid until the load returns).
   std::span<std::byte> append_alloc(std::size_t size) {
     void* p = detail::host().load_append_weights_alloc(sink_, size, status_);
@@ -447,6 +494,10 @@ class LoadSink {
   }
 
  private:
+  static bool has_deferred_owned(const modelport_host_api& h) {
+    return h.struct_size >= offsetof(modelport_host_api, load_append_weights_deferred_owned) + sizeof(void*) &&
+           h.load_append_weights_deferred_owned;
+  }
   static bool has_deferred(const modelport_host_api& h) {
     return h.struct_size >= offsetof(modelport_host_api, load_append_weights_deferred) + sizeof(void*) &&
            h.load_deferred_allowed && h.load_append_weights_deferred;

@@ -225,6 +225,15 @@ typedef struct modelport_host_api {
    * cancelled) returns its code with `status` set, and the save must then fail without
    * committing anything. */
   int (*save_next_weights)(modelport_save_sink* sink, modelport_span* out, modelport_status* status);
+  /* As load_append_weights_deferred, but the bytes stay in plugin memory (a mapping of the stored
+   * file, say) instead of being copied into the core's: when the core needs the shard it calls
+   * produce(context, out, &bytes_release, &bytes_context, status), which points *out at exactly
+   * `size` bytes that stay valid until the core calls bytes_release(bytes_context), once. */
+  int (*load_append_weights_deferred_owned)(
+      modelport_load_sink* sink, uint64_t size,
+      int (*produce)(void* context, modelport_span* out, void (**bytes_release)(void*), void** bytes_context,
+                     modelport_status* status),
+      void (*release)(void* context), void* context, modelport_status* status);
 } modelport_host_api;
 
 /* A handler instance, made for one URL. The core never looks inside `impl`. */
@@ -306,7 +315,7 @@ MODELPORT_ABI_ASSERT(sizeof(modelport_option) == 16, "modelport_option v1 size")
 MODELPORT_ABI_ASSERT(sizeof(modelport_request_options) == 72, "modelport_request_options v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_artifacts_view) == 224, "modelport_artifacts_view v1.1 size (v1.0: 216)");
 MODELPORT_ABI_ASSERT(sizeof(modelport_model_info) == 48, "modelport_model_info v1 size");
-MODELPORT_ABI_ASSERT(sizeof(modelport_host_api) == 184, "modelport_host_api v1.1 size (v1.0: 160)");
+MODELPORT_ABI_ASSERT(sizeof(modelport_host_api) == 192, "modelport_host_api v1.1 size (v1.0: 160)");
 MODELPORT_ABI_ASSERT(sizeof(modelport_handler_ops) == 32, "modelport_handler_ops v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_scheme_descriptor) == 56, "modelport_scheme_descriptor v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_plugin_descriptor) == 80, "modelport_plugin_descriptor v1 size");
