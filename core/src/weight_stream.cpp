@@ -15,13 +15,22 @@ WeightStream::WeightStream(std::vector<std::uint64_t> part_sizes)
 WeightStream::~WeightStream() = default;
 
 std::optional<Buffer> WeightStream::next() {
+  // A stream that failed stays failed, with its first error: the part it was reading is gone.
+  if (failure_) std::rethrow_exception(failure_);
   if (next_ >= sizes_.size()) return std::nullopt;
   const std::size_t index = next_;
-  Buffer part = read_part(index);
+  Buffer part;
+  try {
+    part = read_part(index);
+  } catch (...) {
+    failure_ = std::current_exception();
+    throw;
+  }
   if (part.size() != sizes_[index]) {
-    throw Error(ErrorCode::corrupt, "weight part " + std::to_string(index + 1) + " of " + std::to_string(sizes_.size()) +
+    failure_ = std::make_exception_ptr(Error(ErrorCode::corrupt, "weight part " + std::to_string(index + 1) + " of " + std::to_string(sizes_.size()) +
                                         " holds " + std::to_string(part.size()) + " bytes, not the expected " +
-                                        std::to_string(sizes_[index]));
+                                        std::to_string(sizes_[index])));
+    std::rethrow_exception(failure_);
   }
   ++next_;
   return part;

@@ -202,6 +202,9 @@ BOOST_AUTO_TEST_CASE(a_part_of_the_wrong_size_is_corrupt) {
   } liar;
   std::string e = error_of([&] { liar.next(); });
   BOOST_TEST(e.find("holds 3 bytes, not the expected 4") != std::string::npos, e);
+  e = error_of([&] { liar.next(); });
+  BOOST_TEST(e.find("holds 3 bytes, not the expected 4") != std::string::npos, e);
+  BOOST_TEST(liar.parts_read() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(read_ahead_keeps_order_and_passes_failures_on) {
@@ -215,6 +218,8 @@ BOOST_AUTO_TEST_CASE(read_ahead_keeps_order_and_passes_failures_on) {
   BOOST_TEST(failing->next().has_value());
   BOOST_TEST(failing->next().has_value());
   std::string e = error_of([&] { failing->next(); });
+  BOOST_TEST(e.find("source broke at part 4") != std::string::npos, e);
+  e = error_of([&] { failing->next(); });  // and again: the same error, not a later symptom
   BOOST_TEST(e.find("source broke at part 4") != std::string::npos, e);
 
   // Dropped before the end (a save that failed): the helper thread stops, nothing hangs.

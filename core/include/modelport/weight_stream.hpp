@@ -12,6 +12,7 @@
 #include <modelport/weight_data.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,7 +32,8 @@ class MODELPORT_API WeightStream {
   std::size_t parts_read() const noexcept { return next_; }
 
   // The next part (exactly part_sizes()[i] bytes), or nullopt after the last. Throws Error when
-  // the part cannot be read; a part that comes back with the wrong size is Error(corrupt).
+  // the part cannot be read; a part that comes back with the wrong size is Error(corrupt). Once
+  // it has thrown, every later call throws the same error again.
   std::optional<Buffer> next();
 
   // The shard size of a converter-style layout (like WeightData::uniform_shard_size).
@@ -46,6 +48,7 @@ class MODELPORT_API WeightStream {
   std::vector<std::uint64_t> sizes_;
   std::uint64_t total_ = 0;
   std::size_t next_ = 0;
+  std::exception_ptr failure_;
 };
 
 // A stream over bytes in memory: one part per buffer, each released once it is handed out.
