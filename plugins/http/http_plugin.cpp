@@ -212,8 +212,14 @@ class HttpHandler final : public sdk::Handler {
     // wire before the next is read.
     UploadBody body;
     if (with_weights && artifacts.weights_streamed()) {
-      body.pull = [&artifacts](const std::function<void(std::span<const std::byte>)>& write) {
-        artifacts.for_each_chunk(write);
+      body.pull = [this, &artifacts](const std::function<void(std::span<const std::byte>)>& write) {
+        // Progress as each part goes out: a streamed upload of a big model takes a while.
+        std::uint64_t sent = 0;
+        artifacts.for_each_chunk([&](std::span<const std::byte> part) {
+          write(part);
+          sent += part.size();
+          context_.progress(sent, artifacts.weight_data_size(), url_);
+        });
       };
     } else if (with_weights) {
       for (const auto& c : artifacts.weight_chunks()) {
