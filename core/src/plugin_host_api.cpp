@@ -239,6 +239,17 @@ void* load_append_weights_alloc(modelport_load_sink* sink, size_t size, modelpor
   return where;
 }
 
+// Queues a deferred shard of a streamed load; the core owns `context` from here on.
+void append_deferred(modelport_load_sink* sink, std::shared_ptr<detail::DeferredShard> shard, uint64_t size,
+                     void (*release)(void*), void* context) {
+  shard->release = release;
+  shard->context = context;
+  shard->pin = sink->pin;
+  sink->stream_parts.push_back({Buffer(), shard, size});
+  shard->armed = true;  // only now: had the push failed, the plugin would release it itself
+  sink->has_weights = true;
+}
+
 int load_deferred_allowed(modelport_load_sink* sink) { return sink && sink->allow_deferred ? 1 : 0; }
 
 int load_append_weights_deferred(modelport_load_sink* sink, uint64_t size,
@@ -261,12 +272,7 @@ int load_append_weights_deferred(modelport_load_sink* sink, uint64_t size,
     }
     auto shard = std::make_shared<detail::DeferredShard>();
     shard->fill = fill;
-    shard->release = release;
-    shard->context = context;
-    shard->pin = sink->pin;
-    sink->stream_parts.push_back({Buffer(), shard, size});
-    shard->armed = true;  // only now: had the push failed, the plugin would release it itself
-    sink->has_weights = true;
+    append_deferred(sink, std::move(shard), size, release, context);
     return MODELPORT_OK;
   });
 }
@@ -304,12 +310,7 @@ int load_append_weights_deferred_owned(modelport_load_sink* sink, uint64_t size,
     }
     auto shard = std::make_shared<detail::DeferredShard>();
     shard->produce = produce;
-    shard->release = release;
-    shard->context = context;
-    shard->pin = sink->pin;
-    sink->stream_parts.push_back({Buffer(), shard, size});
-    shard->armed = true;
-    sink->has_weights = true;
+    append_deferred(sink, std::move(shard), size, release, context);
     return MODELPORT_OK;
   });
 }

@@ -745,6 +745,24 @@ struct Client::Impl {
   }
 
   // Runs `work` as the batch's coroutines and rethrows the first failure.
+  // Runs jobs[i] against urls[i] on up to `connections` keep-alive connections. Workers take the
+  // next job in order, so the early shards finish first.
+  void run_pool(const std::vector<std::string>& urls, std::vector<Job>& jobs) {
+    std::size_t next = 0;
+    const std::size_t workers = std::min<std::size_t>(settings.connections, urls.size());
+    std::vector<std::function<awaitable<void>()>> work;
+    for (std::size_t w = 0; w < workers; ++w) {
+      work.emplace_back([this, w, &next, &jobs, &urls]() -> awaitable<void> {
+        Connection& c = connection(w);
+        while (!stopping && next < jobs.size()) {
+          const std::size_t i = next++;
+          co_await perform(c, urls[i], jobs[i]);
+        }
+      });
+    }
+    run_batch(std::move(work));
+  }
+
   void run_batch(std::vector<std::function<awaitable<void>()>> work) {
     stopping = false;
     first_error = nullptr;
@@ -782,22 +800,9 @@ std::vector<OwnedBytes> Client::fetch_shards(const std::vector<std::string>& url
   }
   impl_->progress_done = impl_->progress_reported = 0;
   impl_->progress_total = total_bytes;
-  // Workers take the next shard in manifest order, so the early shards finish first.
-  std::size_t next = 0;
-  const std::size_t workers = std::min<std::size_t>(impl_->settings.connections, urls.size());
-  std::vector<std::function<awaitable<void>()>> work;
-  for (std::size_t w = 0; w < workers; ++w) {
-    work.emplace_back([this, w, &next, &jobs, &urls]() -> awaitable<void> {
-      Connection& c = impl_->connection(w);
-      while (!impl_->stopping && next < jobs.size()) {
-        const std::size_t i = next++;
-        co_await impl_->perform(c, urls[i], jobs[i]);
-      }
-    });
-  }
   impl_->progress_enabled = true;
   try {
-    impl_->run_batch(std::move(work));
+    impl_->run_pool(urls, jobs);
   } catch (...) {
     impl_->progress_enabled = false;
     throw;
@@ -816,19 +821,7 @@ std::vector<TextResponse> Client::fetch_heads(const std::vector<std::string>& ur
     job.mode = Impl::Mode::text;
     job.verb = "HEAD";
   }
-  std::size_t next = 0;
-  const std::size_t workers = std::min<std::size_t>(impl_->settings.connections, urls.size());
-  std::vector<std::function<awaitable<void>()>> work;
-  for (std::size_t w = 0; w < workers; ++w) {
-    work.emplace_back([this, w, &next, &jobs, &urls]() -> awaitable<void> {
-      Connection& c = impl_->connection(w);
-      while (!impl_->stopping && next < jobs.size()) {
-        const std::size_t i = next++;
-        co_await impl_->perform(c, urls[i], jobs[i]);
-      }
-    });
-  }
-  impl_->run_batch(std::move(work));
+  impl_->run_pool(urls, jobs);
   std::vector<TextResponse> out;
   for (auto& j : jobs) out.push_back(std::move(j.text));
   return out;

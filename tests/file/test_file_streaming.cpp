@@ -10,6 +10,7 @@
 #include <modelport/weight_stream.hpp>
 
 #include "plugin_env.hpp"
+#include "test_streams.hpp"
 #include "test_errors.hpp"
 #include "test_support.hpp"
 
@@ -69,46 +70,12 @@ std::vector<std::byte> all_weight_bytes(const ModelArtifacts& a) {
   return out;
 }
 
-// The weight bytes cut into parts of `part` bytes (not aligned with any shard size); throws
-// Error(unavailable) instead of handing out part number `fail_at` (1-based; 0: never).
-class PartsStream final : public WeightStream {
- public:
-  PartsStream(std::vector<std::byte> bytes, std::uint64_t part, std::size_t fail_at = 0)
-      : WeightStream(cut(bytes.size(), part)), bytes_(std::move(bytes)), part_(part), fail_at_(fail_at) {}
-  std::size_t reads = 0;
-  std::function<void(std::size_t index)> on_read;  // runs before part index+1 is handed out
-
- protected:
-  Buffer read_part(std::size_t index) override {
-    ++reads;
-    if (on_read) on_read(index);
-    if (index + 1 == fail_at_) throw Error(ErrorCode::unavailable, "test source: part " + std::to_string(index + 1) + " is unreadable");
-    const std::size_t at = index * part_;
-    const std::size_t n = static_cast<std::size_t>(part_sizes()[index]);
-    return Buffer::copy_of(std::span<const std::byte>(bytes_.data() + at, n));
-  }
-
- private:
-  static std::vector<std::uint64_t> cut(std::uint64_t total, std::uint64_t part) {
-    std::vector<std::uint64_t> sizes;
-    for (std::uint64_t at = 0; at < total; at += part) sizes.push_back(std::min(part, total - at));
-    return sizes;
-  }
-  std::vector<std::byte> bytes_;
-  std::uint64_t part_;
-  std::size_t fail_at_;
-};
-
 HandlerPtr save_handler(const std::string& url, const SaveOptions& options = {}) {
-  auto matches = env().routers.get_save_handlers(url, options);
-  BOOST_TEST_REQUIRE(matches.size() == 1u);
-  return std::move(matches[0].handler);
+  return test::the_save_handler(env().routers, url, options);
 }
 
 HandlerPtr load_handler(const std::string& url, const LoadOptions& options = {}) {
-  auto matches = env().routers.get_load_handlers(url, options);
-  BOOST_TEST_REQUIRE(matches.size() == 1u);
-  return std::move(matches[0].handler);
+  return test::the_load_handler(env().routers, url, options);
 }
 
 SaveResult save_streamed(const std::string& url, const ModelArtifacts& a, WeightStream& weights, const SaveOptions& options = {}) {
@@ -159,7 +126,8 @@ BOOST_AUTO_TEST_CASE(single_weights_file_is_byte_identical_to_a_normal_save) {
   TempDir tmp;
   ModelArtifacts golden = load(url_of(fixtures_dir() / "golden/file-save/tfjs-node"), {}, env().routers);
   save(url_of(tmp.path() / "normal"), golden, {}, env().routers);
-  PartsStream parts(all_weight_bytes(golden), 100);  // 1452 bytes: 15 parts
+  const std::vector<std::byte> parts_bytes = all_weight_bytes(golden);
+  test::PartsStream parts(parts_bytes, test::PartsStream::every(parts_bytes.size(), 100));  // 1452 bytes: 15 parts
   bool written_before_the_last_part = false;
   parts.on_read = [&](std::size_t index) {
     if (index == 14) written_before_the_last_part = staging_holds_bytes(tmp.path());
@@ -183,7 +151,8 @@ BOOST_AUTO_TEST_CASE(shards_are_byte_identical_to_a_normal_save) {
   // Parts of 700 bytes straddle the 1024-byte shard boundaries; parts larger than a shard too.
   for (std::uint64_t part : {700u, 3000u, 4000u}) {
     const fs::path dir = tmp.path() / ("streamed-" + std::to_string(part));
-    PartsStream parts(all_weight_bytes(a), part);
+    const std::vector<std::byte> parts_bytes = all_weight_bytes(a);
+    test::PartsStream parts(parts_bytes, test::PartsStream::every(parts_bytes.size(), part));
     bool written_before_the_last_part = false;
     parts.on_read = [&](std::size_t index) {
       if (index + 1 == parts.part_sizes().size()) written_before_the_last_part = staging_holds_bytes(tmp.path());
@@ -208,7 +177,8 @@ BOOST_AUTO_TEST_CASE(a_source_failing_at_part_2_keeps_the_previous_model) {
     const auto before = files_of(dir);
 
     ModelArtifacts second = synthetic(1000, 2);
-    PartsStream parts(all_weight_bytes(second), 700, /*fail_at=*/2);
+    const std::vector<std::byte> parts_bytes = all_weight_bytes(second);
+    test::PartsStream parts(parts_bytes, test::PartsStream::every(parts_bytes.size(), 700), std::size_t{1});
     ErrorCode code{};
     std::string m = error_message_of([&] { save_streamed(url_of(dir), second, parts, options); }, &code);
     BOOST_TEST(m.find("part 2 is unreadable") != std::string::npos, m);
@@ -231,7 +201,8 @@ BOOST_AUTO_TEST_CASE(a_save_cancelled_mid_stream_keeps_the_previous_model) {
   SaveOptions options = sharded(1024);
   options.cancel = stop.get_token();
   ModelArtifacts second = synthetic(1000, 2);
-  PartsStream parts(all_weight_bytes(second), 700);
+  const std::vector<std::byte> parts_bytes = all_weight_bytes(second);
+  test::PartsStream parts(parts_bytes, test::PartsStream::every(parts_bytes.size(), 700));
   parts.on_read = [&](std::size_t index) {
     if (index == 1) stop.request_stop();  // while the first shard is being written
   };
@@ -246,7 +217,8 @@ BOOST_AUTO_TEST_CASE(a_save_cancelled_mid_stream_keeps_the_previous_model) {
 BOOST_AUTO_TEST_CASE(a_failing_source_of_a_first_save_leaves_nothing) {
   TempDir tmp;
   ModelArtifacts a = synthetic(1000);
-  PartsStream parts(all_weight_bytes(a), 1000, /*fail_at=*/3);
+  const std::vector<std::byte> parts_bytes = all_weight_bytes(a);
+  test::PartsStream parts(parts_bytes, test::PartsStream::every(parts_bytes.size(), 1000), std::size_t{2});
   BOOST_CHECK_THROW(save_streamed(url_of(tmp.path() / "new"), a, parts, sharded(1024)), Error);
   BOOST_TEST(entries_of(tmp.path()).empty());
 }
@@ -387,7 +359,8 @@ BOOST_AUTO_TEST_CASE(streamed_download_matches_and_a_failure_leaves_no_files) {
   TempDir tmp;
   test::ScopedEnv dl("MODELPORT_DOWNLOADS_DIR", (tmp.path() / "dl").c_str());
   ModelArtifacts golden = load(url_of(fixtures_dir() / "golden/file-save/tfjs-node"), {}, env().routers);
-  PartsStream parts(all_weight_bytes(golden), 500);
+  const std::vector<std::byte> parts_bytes = all_weight_bytes(golden);
+  test::PartsStream parts(parts_bytes, test::PartsStream::every(parts_bytes.size(), 500));
   bool written_before_the_last_part = false;
   parts.on_read = [&](std::size_t index) {
     const fs::path weights = tmp.path() / "dl" / "model.weights.bin";
@@ -400,7 +373,8 @@ BOOST_AUTO_TEST_CASE(streamed_download_matches_and_a_failure_leaves_no_files) {
   BOOST_TEST(read_file(tmp.path() / "dl" / "model.weights.bin") ==
              read_file(fixtures_dir() / "golden/file-save/tfjs-node/weights.bin"));
 
-  PartsStream failing(all_weight_bytes(golden), 500, /*fail_at=*/2);
+  const std::vector<std::byte> failing_bytes = all_weight_bytes(golden);
+  test::PartsStream failing(failing_bytes, test::PartsStream::every(failing_bytes.size(), 500), std::size_t{1});
   std::string m = error_message_of([&] { save_streamed("downloads://broken", golden, failing); });
   BOOST_TEST(m.find("part 2 is unreadable") != std::string::npos, m);
   BOOST_TEST((entries_of(tmp.path() / "dl") == std::vector<std::string>{"model.json", "model.weights.bin"}));

@@ -11,6 +11,7 @@
 
 #include "http_test_support.hpp"
 #include "plugin_env.hpp"
+#include "test_streams.hpp"
 #include "test_errors.hpp"
 #include "test_support.hpp"
 
@@ -49,15 +50,11 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 HandlerPtr save_handler(const std::string& url, const SaveOptions& options = {}) {
-  auto matches = env().routers.get_save_handlers(url, options);
-  BOOST_REQUIRE(matches.size() == 1u);
-  return std::move(matches[0].handler);
+  return test::the_save_handler(env().routers, url, options);
 }
 
 HandlerPtr load_handler(const std::string& url, const LoadOptions& options = {}) {
-  auto matches = env().routers.get_load_handlers(url, options);
-  BOOST_REQUIRE(matches.size() == 1u);
-  return std::move(matches[0].handler);
+  return test::the_load_handler(env().routers, url, options);
 }
 
 std::string concatenated(const ModelArtifacts& a) {
@@ -68,34 +65,6 @@ std::string concatenated(const ModelArtifacts& a) {
   return out;
 }
 
-// The bytes cut into `parts` pieces of about equal size, handed out one at a time; with
-// `fail_at`, reading that part (0-based) throws like an unreadable source would.
-class PartsStream final : public WeightStream {
- public:
-  static std::vector<std::uint64_t> sizes_of(std::size_t total, std::size_t parts) {
-    std::vector<std::uint64_t> sizes;
-    for (std::size_t i = 0; i < parts; ++i) sizes.push_back(total / parts + (i + 1 == parts ? total % parts : 0));
-    return sizes;
-  }
-  PartsStream(std::string bytes, std::size_t parts, std::optional<std::size_t> fail_at = std::nullopt)
-      : WeightStream(sizes_of(bytes.size(), parts)), bytes_(std::move(bytes)), fail_at_(fail_at) {}
-  std::size_t reads = 0;
-
- protected:
-  Buffer read_part(std::size_t index) override {
-    ++reads;
-    if (fail_at_ && index == *fail_at_) {
-      throw Error(ErrorCode::unavailable, "the test source cannot read part " + std::to_string(index));
-    }
-    std::size_t offset = 0;
-    for (std::size_t i = 0; i < index; ++i) offset += static_cast<std::size_t>(part_sizes()[i]);
-    return Buffer::copy_of(std::string_view(bytes_).substr(offset, static_cast<std::size_t>(part_sizes()[index])));
-  }
-
- private:
-  std::string bytes_;
-  std::optional<std::size_t> fail_at_;
-};
 
 // Every part of a stream, in order.
 std::vector<std::string> drain_parts(WeightStream& stream) {
@@ -303,7 +272,8 @@ BOOST_AUTO_TEST_CASE(streamed_save_is_byte_identical_to_an_ordinary_save) {
 
   ModelArtifacts meta = model;
   meta.weight_data.reset();
-  PartsStream stream(weights, 5);
+  const std::string stream_bytes = weights;
+  test::PartsStream stream(stream_bytes, test::PartsStream::split(stream_bytes.size(), 5));
   SaveResult result = save_handler(base + "/upload/streamed")->save_streamed(meta, &stream);
   BOOST_TEST(stream.reads == 5u);
   BOOST_REQUIRE(result.responses);
@@ -358,10 +328,11 @@ BOOST_AUTO_TEST_CASE(a_source_failing_mid_upload_fails_the_save_and_serve_keeps_
   for (auto& c : other) c = static_cast<char>(~c);
   ModelArtifacts meta = model;
   meta.weight_data.reset();
-  PartsStream failing(other, 4, 2);
+  const std::string failing_bytes = other;
+  test::PartsStream failing(failing_bytes, test::PartsStream::split(failing_bytes.size(), 4), std::size_t{2});
   ErrorCode code{};
   std::string e = error_message_of([&] { save_handler(url)->save_streamed(meta, &failing); }, &code);
-  BOOST_TEST(contains(e, "the test source cannot read part 2"));
+  BOOST_TEST(contains(e, "test source: part 3 is unreadable"));
   BOOST_TEST((code == ErrorCode::unavailable));
   BOOST_TEST(failing.reads == 3u);  // parts 0 and 1 went out, part 2 failed, part 3 was never read
 
@@ -380,9 +351,10 @@ BOOST_AUTO_TEST_CASE(a_source_failing_mid_upload_fails_the_save_and_serve_keeps_
   BOOST_TEST((joined == big));
 
   // The same failure on a name that did not exist leaves nothing behind.
-  PartsStream failing_again(other, 4, 2);
+  const std::string failing_again_bytes = other;
+  test::PartsStream failing_again(failing_again_bytes, test::PartsStream::split(failing_again_bytes.size(), 4), std::size_t{2});
   e = error_message_of([&] { save_handler(serve.base + "/models/new")->save_streamed(meta, &failing_again); });
-  BOOST_TEST(contains(e, "the test source cannot read part 2"));
+  BOOST_TEST(contains(e, "test source: part 3 is unreadable"));
   BOOST_TEST(files_under(store) == stored);
   e = error_message_of([&] { modelport::load(serve.base + "/models/new/model.json", {}, env().routers); });
   BOOST_TEST(contains(e, "404"));
@@ -398,7 +370,8 @@ BOOST_AUTO_TEST_CASE(a_streamed_upload_refused_by_serve_reports_its_status) {
       R"("convertedBy":null,"weightsManifest":[{"paths":["w.bin"],)"
       R"("weights":[{"name":"a","shape":[1048576],"dtype":"float32"}]}]})";
   const ModelArtifacts meta = modelport::parse_model_json(json, "w").artifacts;
-  PartsStream stream(std::string(4u << 20, 'w'), 4);
+  const std::string stream_bytes = std::string(4u << 20, 'w');
+  test::PartsStream stream(stream_bytes, test::PartsStream::split(stream_bytes.size(), 4));
   ErrorCode code{};
   const std::string e = error_message_of([&] { save_handler(serve.base + "/models/big")->save_streamed(meta, &stream); }, &code);
   BOOST_TEST(contains(e, "BrowserHTTPRequest.save() failed due to HTTP response status 413."));
@@ -451,12 +424,14 @@ BOOST_AUTO_TEST_CASE(a_streamed_upload_is_not_sent_twice) {
   SaveOptions o;
   o.plugin_options = {{"retries", "2"}, {"retry_delay_ms", "1"}};
 
-  PartsStream busy(weights, 3);
+  const std::string busy_bytes = weights;
+  test::PartsStream busy(busy_bytes, test::PartsStream::split(busy_bytes.size(), 3));
   std::string e = error_message_of([&] { save_handler(server.url("/busy"), o)->save_streamed(meta, &busy); });
   BOOST_TEST(contains(e, "HTTP response status 503"));
   BOOST_TEST(server.hits("/busy") == 1);
 
-  PartsStream moved(weights, 3);
+  const std::string moved_bytes = weights;
+  test::PartsStream moved(moved_bytes, test::PartsStream::split(moved_bytes.size(), 3));
   e = error_message_of([&] { save_handler(server.url("/moved"), o)->save_streamed(meta, &moved); });
   BOOST_TEST(contains(e, "redirects the upload to " + server.url("/elsewhere")));
   BOOST_TEST(contains(e, "cannot be sent again"));
@@ -471,7 +446,8 @@ BOOST_AUTO_TEST_CASE(a_streamed_upload_is_not_sent_twice) {
   BOOST_TEST(server.hits("/busy") == 1 + 3);
 
   // And a streamed save that succeeds carries every byte.
-  PartsStream fine(weights, 4);
+  const std::string fine_bytes = weights;
+  test::PartsStream fine(fine_bytes, test::PartsStream::split(fine_bytes.size(), 4));
   save_handler(server.url("/ok"))->save_streamed(meta, &fine);
   const Request last = server.requests().back();
   BOOST_TEST(last.target == "/ok");
@@ -617,7 +593,8 @@ BOOST_AUTO_TEST_CASE(https_streamed_save_and_load) {
   const ModelArtifacts model = modelport::load("file://" + (kGoldenStore / "router/model.json").string(), {}, env().routers);
   ModelArtifacts meta = model;
   meta.weight_data.reset();
-  PartsStream stream(concatenated(model), 3);
+  const std::string stream_bytes = concatenated(model);
+  test::PartsStream stream(stream_bytes, test::PartsStream::split(stream_bytes.size(), 3));
   SaveOptions save_options;
   save_options.plugin_options = {{"ca_file", certs.ca.string()}};
   save_handler("https://localhost:" + std::to_string(capture.port) + "/upload/tls", save_options)->save_streamed(meta, &stream);
