@@ -315,10 +315,15 @@ OpenedStore open_store(const StoreSettings& settings, OpenMode mode, const sdk::
     store.db = std::make_unique<Database>(file, mode, connection);
     Database& db = *store.db;
     db.set_operation(operation);
-    configure(db, settings, mode == OpenMode::write);
     // 64 KiB pages: a 4 MiB chunk is 64 overflow pages instead of 1024. Only a new, empty
     // database takes it (before the first table, and before WAL is turned on).
+    // It must come before configure(): SQLite turns a cache_size given in KiB into a number of
+    // pages, and when the page size of an empty database changes it keeps that NUMBER for the
+    // new cache (sqlite3PcacheSetPageSize sizes the new cache with the old page size), so a
+    // 16 MiB cache computed for 4 KiB pages would become ~250 MiB of 64 KiB pages and the
+    // first save into a new database would keep every page of the model in memory.
     if (mode == OpenMode::write && db.pragma_int("page_count") == 0) db.exec("PRAGMA page_size=65536");
+    configure(db, settings, mode == OpenMode::write);
     choose_journal(db, settings);
     store.has_schema = check_schema(db, mode == OpenMode::write);
     db.set_operation(operation);

@@ -7,6 +7,7 @@
 #include <modelport/weight_stream.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -54,6 +55,32 @@ class PartsStream final : public WeightStream {
   std::vector<std::byte> bytes_;
   std::uint64_t part_;
   std::size_t fail_at_;
+};
+
+// The weight bytes of versioned(version, bytes) made part by part, so that the test itself never
+// holds the whole model.
+class VersionStream final : public WeightStream {
+ public:
+  VersionStream(std::uint64_t version, std::uint64_t bytes, std::uint64_t part)
+      : WeightStream(cut(bytes, part)), version_(version), part_(part) {}
+  std::function<void(std::size_t)> on_read;  // called before part `index` is handed out
+
+ protected:
+  Buffer read_part(std::size_t index) override {
+    if (on_read) on_read(index);
+    BufferBuilder b(static_cast<std::size_t>(part_sizes()[index]));
+    fill_version_bytes(version_, index * part_, b.data());
+    return std::move(b).finish();
+  }
+
+ private:
+  static std::vector<std::uint64_t> cut(std::uint64_t total, std::uint64_t part) {
+    std::vector<std::uint64_t> sizes;
+    for (std::uint64_t at = 0; at < total; at += part) sizes.push_back(std::min(part, total - at));
+    return sizes;
+  }
+  std::uint64_t version_;
+  std::uint64_t part_;
 };
 
 SaveResult save_streamed(const Store& store, const std::string& path, const ModelArtifacts& a, WeightStream& weights) {
@@ -131,6 +158,79 @@ BOOST_AUTO_TEST_CASE(rows_are_written_while_the_parts_arrive) {
   save_streamed(store, "big", a, parts);
   BOOST_TEST(size_at_last_part > size_before + (8u << 20), size_at_last_part << " bytes, " << size_before << " before");
   BOOST_TEST((version_of(store.load("big")) == std::optional<std::uint64_t>(2)));
+}
+
+// The same for the FIRST save into a new database file, with the default chunk size. SQLite
+// sizes a page cache given in KiB in pages of the page size at the time; setting the 64 KiB page
+// size of a new database after cache_size left the connection with ~16x the intended cache
+// (~250 MiB), so such a save held every page of a 64 MiB model in memory and wrote nothing until
+// its commit. Checked twice, without timing: SQLite's own memory high-water mark (the page cache
+// is SQLite's heap; the test's parts are not) stays under half the model, and the database file
+// has grown by more than half the model before the last part is handed out.
+BOOST_AUTO_TEST_CASE(a_first_save_into_a_new_database_keeps_only_its_page_cache) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  const std::uint64_t model_bytes = 64u << 20;
+  ModelArtifacts a = versioned(3, 1000);  // the record, made to describe the streamed bytes
+  a.user_defined_metadata = bj::value{{"version", 3}, {"bytes", model_bytes}};
+  a.weight_specs = std::vector<WeightSpec>{{"v/kernel", {static_cast<std::int64_t>(model_bytes)}, "uint8", {}, {}, {}, {}}};
+  VersionStream parts(3, model_bytes, 1u << 20);
+  std::uint64_t size_at_last_part = 0;
+  parts.on_read = [&](std::size_t index) {
+    if (index + 1 == parts.part_sizes().size()) {
+      std::error_code ec;
+      size_at_last_part = fs::file_size(store.db_file(), ec);
+    }
+  };
+  BOOST_TEST_REQUIRE(!fs::exists(store.db_file()));
+  const auto used_before = static_cast<std::uint64_t>(sqlite3_memory_used());
+  sqlite3_memory_highwater(1);  // from now on
+  save_streamed(store, "first", a, parts);
+  const auto peak = static_cast<std::uint64_t>(sqlite3_memory_highwater(0));
+  const std::uint64_t sqlite_growth = peak > used_before ? peak - used_before : 0;
+  BOOST_TEST_MESSAGE("first save of " << model_bytes << " bytes: SQLite heap +" << sqlite_growth << " bytes, "
+                                       << size_at_last_part << " bytes in the file at the last part");
+  BOOST_TEST(sqlite_growth < model_bytes / 2, "SQLite's heap grew by " << sqlite_growth << " bytes during the save of a "
+                                                                        << model_bytes << "-byte model");
+  BOOST_TEST(size_at_last_part > model_bytes / 2, size_at_last_part << " bytes in the new database at the last part");
+  BOOST_TEST((version_of(store.load("first")) == std::optional<std::uint64_t>(3)));
+}
+
+// Now that a first save writes pages into the new database file before its commit, a process
+// killed in the middle of one must leave an empty store: the hot journal takes the file back to
+// the schema alone. The child kills itself once more than half the model is in the file (a
+// child whose save had written nothing yet exits with 3 instead, and the test fails).
+BOOST_AUTO_TEST_CASE(a_first_save_killed_after_it_wrote_pages_leaves_an_empty_store) {
+  TempDir tmp;
+  Store store{tmp.path()};
+  env();  // the plugin is loaded before the fork
+  const std::uint64_t model_bytes = 64u << 20;
+  const int status = in_child([&] {
+    ModelArtifacts a = versioned(4, 1000);
+    a.user_defined_metadata = bj::value{{"version", 4}, {"bytes", model_bytes}};
+    a.weight_specs = std::vector<WeightSpec>{{"v/kernel", {static_cast<std::int64_t>(model_bytes)}, "uint8", {}, {}, {}, {}}};
+    VersionStream parts(4, model_bytes, 1u << 20);
+    parts.on_read = [&](std::size_t index) {
+      if (index + 1 < parts.part_sizes().size()) return;
+      if (fs::file_size(store.db_file()) <= model_bytes / 2) std::_Exit(3);
+      ::kill(::getpid(), SIGKILL);
+    };
+    save_streamed(store, "first", a, parts);
+    return 4;  // the save finished: the kill never came
+  });
+  BOOST_TEST_REQUIRE(status == 128 + SIGKILL, "the child ended with " << status);
+  BOOST_TEST(fs::file_size(store.db_file()) > model_bytes / 2);
+  std::error_code ec;
+  BOOST_TEST(fs::file_size(store.db_file().string() + "-journal", ec) > 0u);  // hot
+  {
+    Sql sql(store.db_file());
+    BOOST_TEST(sql.value("PRAGMA integrity_check") == "ok");
+    BOOST_TEST(sql.value("SELECT count(*) FROM weight_chunks") == "0");
+  }
+  BOOST_TEST(fs::file_size(store.db_file()) < (1u << 20));  // truncated back by the rollback
+  BOOST_TEST(store.list().empty());
+  store.save("first", versioned(5, 300000));
+  BOOST_TEST((version_of(store.load("first")) == std::optional<std::uint64_t>(5)));
 }
 
 BOOST_AUTO_TEST_CASE(a_source_failing_at_part_2_keeps_the_previous_model) {
