@@ -5,12 +5,18 @@
 //   modelport-crash-saver <url-base> <first-save-number> <plugin.so>...
 //
 // Save k writes version k % 4 of "a"; every third save also writes "b" (version (k / 3) % 4).
+// Odd saves stream their weights in 256 KiB parts through IOHandler::save_streamed, the path
+// `modelport cp` takes, so that a kill in the middle of a streamed save is tested too.
 #include "crash_models.hpp"
 
 #include <modelport/error.hpp>
 #include <modelport/model_management.hpp>
 #include <modelport/plugins.hpp>
 #include <modelport/router_registry.hpp>
+#include <modelport/weight_stream.hpp>
+
+#include <algorithm>
+#include <memory>
 
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +33,28 @@ namespace {
 void report(const std::string& line) {
   const std::string text = line + "\n";
   if (::write(STDOUT_FILENO, text.data(), text.size()) != static_cast<ssize_t>(text.size())) std::_Exit(3);
+}
+
+// The weights in parts of `part` bytes (slices of the same memory), as a streamed save reads them.
+std::unique_ptr<WeightStream> parts_of(const WeightData& data, std::uint64_t part) {
+  WeightData parts;
+  for (const Buffer& b : data.buffers()) {
+    for (std::size_t at = 0; at < b.size(); at += part) parts.append(b.slice(at, std::min<std::size_t>(part, b.size() - at)));
+  }
+  return stream_of(std::move(parts));
+}
+
+void save_version(const std::string& url, const ModelArtifacts& a, bool streamed, const RouterRegistry& routers) {
+  if (!streamed) {
+    save(url, a, {}, routers);
+    return;
+  }
+  auto handlers = routers.get_save_handlers(url);
+  if (handlers.size() != 1) throw Error(ErrorCode::internal, "no single save handler for " + url);
+  ModelArtifacts meta = a;
+  meta.weight_data.reset();
+  auto weights = parts_of(*a.weight_data, 256u << 10);
+  handlers[0].handler->save_streamed(meta, weights.get());
 }
 
 }  // namespace
@@ -50,11 +78,11 @@ int main(int argc, char** argv) {
     report("ready");
     for (std::uint64_t k = first;; ++k) {
       const std::uint64_t va = k % crashtest::kVersions;
-      save(base + "a", versions["a"][va], {}, routers);
+      save_version(base + "a", versions["a"][va], k % 2 == 1, routers);
       report("a " + std::to_string(va));
       if (k % 3 == 1) {
         const std::uint64_t vb = (k / 3) % crashtest::kVersions;
-        save(base + "b", versions["b"][vb], {}, routers);
+        save_version(base + "b", versions["b"][vb], k % 2 == 1, routers);
         report("b " + std::to_string(vb));
       }
     }
