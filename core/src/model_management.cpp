@@ -200,6 +200,43 @@ HandlerPtr one_save_handler(std::string_view url, const SaveOptions& options, co
   return std::move(saves[0].handler);
 }
 
+// What a copy puts around its source's stream: the copy stops at the next part once either side
+// is cancelled, and (for the second pass of a two-pass copy, checked against digests the first
+// pass computed) a mismatch means the source changed in between, not that it is damaged.
+class CopyGuard final : public WeightStream {
+ public:
+  CopyGuard(std::unique_ptr<WeightStream> inner, const CommonOptions& load, const CommonOptions& save, std::string source,
+            bool mismatch_means_changed)
+      : WeightStream(inner->part_sizes()),
+        inner_(std::move(inner)),
+        load_(load),
+        save_(save),
+        source_(std::move(source)),
+        mismatch_means_changed_(mismatch_means_changed) {}
+
+ protected:
+  Buffer read_part(std::size_t) override {
+    const std::string what = "copying '" + source_ + "'";
+    load_.throw_if_cancelled(what);
+    save_.throw_if_cancelled(what);
+    try {
+      std::optional<Buffer> part = inner_->next();
+      if (!part) throw Error(ErrorCode::internal, "'" + source_ + "': its weight stream ended early");
+      return std::move(*part);
+    } catch (const Error& e) {
+      if (!mismatch_means_changed_ || e.code() != ErrorCode::corrupt) throw;
+      throw Error(ErrorCode::unavailable, "'" + source_ + "' changed while it was being copied (" + e.what() + "); copy it again");
+    }
+  }
+
+ private:
+  std::unique_ptr<WeightStream> inner_;
+  const CommonOptions& load_;
+  const CommonOptions& save_;
+  std::string source_;
+  bool mismatch_means_changed_;
+};
+
 // The weights and the digest record a streamed copy saves. What modelport::load and
 // modelport::save do about digests, done part by part: the source's record is checked as its
 // bytes pass, and the copy's record is either the source's (when it describes exactly the pieces
@@ -211,34 +248,48 @@ StreamedModel open_copy_source(IOHandler& handler, std::string_view source, cons
   if (save_options.keep_shard_layout && model.weights && !save_options.plugin_options.count("shard_bytes")) {
     if (auto size = model.weights->uniform_part_size()) save_options.plugin_options["shard_bytes"] = std::to_string(*size);
   }
-  std::optional<WeightDigests> recorded = recorded_weight_digests(model.artifacts, source);
-  const bool verify = recorded && should_verify_digests(load_options);
+  const std::string src(source);
+  // The record is read only when it is checked: with checks off, a damaged record is dropped or
+  // replaced like any other, as a load would ignore it.
+  const bool carries = model.artifacts.extra_fields.contains(kDigestsKey);
+  std::optional<WeightDigests> recorded;
+  if (carries && should_verify_digests(load_options)) recorded = recorded_weight_digests(model.artifacts, source);
+  const bool verify = recorded.has_value();
   if (verify && !model.weights && recorded->weight_bytes != 0) {
-    throw Error(ErrorCode::corrupt, "'" + std::string(source) + "' holds no weight bytes but its SHA-256 digests were recorded over " +
+    throw Error(ErrorCode::corrupt, "'" + src + "' holds no weight bytes but its SHA-256 digests were recorded over " +
                                         std::to_string(recorded->weight_bytes));
   }
-  const bool carries = recorded.has_value();
   const bool wanted = save_options.digests == DigestPolicy::record || (save_options.digests == DigestPolicy::keep && carries);
   std::optional<WeightDigests> record;
+  bool second_pass = false;
   if (wanted && model.weights) {
     std::uint64_t chunk = digest_chunk_bytes_for(save_options, model.weights->uniform_part_size());
     if (chunk == 0) chunk = std::max<std::uint64_t>(model.weights->size(), 1);
     if (verify && recorded->chunk_bytes == chunk) {
       record = recorded;
     } else {
+      // The record goes into model.json, which a saver may write before the first weight byte:
+      // a first pass computes it, one part at a time.
       std::unique_ptr<WeightStream> first = std::move(model.weights);
-      if (verify) first = digest_stream(std::move(first), 0, recorded, std::string(source));
+      if (verify) first = digest_stream(std::move(first), 0, recorded, src);
+      first = std::make_unique<CopyGuard>(read_ahead(std::move(first)), load_options, save_options, src, false);
       record = compute_weight_digests(*first, chunk);
       first.reset();
       StreamedModel again = one_load_handler(source, load_options, routers)->load_streamed();
-      if (!again.weights) throw Error(ErrorCode::unavailable, "'" + std::string(source) + "' changed while it was being copied");
+      if (!again.weights || again.weights->size() != record->weight_bytes) {
+        throw Error(ErrorCode::unavailable, "'" + src + "' changed while it was being copied; copy it again");
+      }
       model.weights = std::move(again.weights);
+      second_pass = true;
     }
   }
   if (model.weights && (record || verify)) {
     // Checked against the record the copy carries when there is one (it is the source's, or
     // was computed from the source's bytes), else against the source's own.
-    model.weights = digest_stream(std::move(model.weights), 0, record ? record : recorded, std::string(source));
+    model.weights = digest_stream(std::move(model.weights), 0, record ? record : recorded, src);
+  }
+  if (model.weights) {
+    model.weights = std::make_unique<CopyGuard>(std::move(model.weights), load_options, save_options, src, second_pass);
   }
   model.artifacts.extra_fields.erase(kDigestsKey);
   if (record) model.artifacts.extra_fields[kDigestsKey] = to_json(*record);

@@ -181,7 +181,7 @@ class PluginWeightStream final : public WeightStream {
  public:
   PluginWeightStream(PluginPtr plugin, std::string url, std::vector<detail::StreamPart> parts,
                      std::vector<std::uint64_t> sizes)
-      : WeightStream(std::move(sizes)), plugin_(std::move(plugin)), url_(std::move(url)), parts_(std::move(parts)) {}
+      : WeightStream(std::move(sizes), url), plugin_(std::move(plugin)), url_(std::move(url)), parts_(std::move(parts)) {}
 
  protected:
   Buffer read_part(std::size_t index) override {
@@ -269,10 +269,12 @@ class PluginHandler final : public IOHandler {
     sink.stream = weights;
     call_save(view, sink);
     if (weights->parts_read() != weights->part_sizes().size()) {
-      // The plugin committed without reading every byte: what it stored is not the model.
-      throw Error(ErrorCode::internal, "plugin '" + plugin_->info.name + "' saved '" + url_ + "' after reading " +
+      // The plugin committed without reading every byte (the SDK never does; plugin_abi.h asks
+      // a saver to read to the end before committing): what it stored is not the model.
+      throw Error(ErrorCode::internal, "plugin '" + plugin_->info.name + "' saved '" + url_ + "' after reading only " +
                                            std::to_string(weights->parts_read()) + " of " +
-                                           std::to_string(weights->part_sizes().size()) + " weight parts");
+                                           std::to_string(weights->part_sizes().size()) +
+                                           " weight parts: the model stored there is incomplete");
     }
     return save_result(meta, sink, weights->size());
   }

@@ -9,8 +9,8 @@
 
 namespace modelport {
 
-WeightStream::WeightStream(std::vector<std::uint64_t> part_sizes)
-    : sizes_(std::move(part_sizes)), total_(std::accumulate(sizes_.begin(), sizes_.end(), std::uint64_t{0})) {}
+WeightStream::WeightStream(std::vector<std::uint64_t> part_sizes, std::string source)
+    : sizes_(std::move(part_sizes)), source_(std::move(source)), total_(std::accumulate(sizes_.begin(), sizes_.end(), std::uint64_t{0})) {}
 
 WeightStream::~WeightStream() = default;
 
@@ -27,7 +27,8 @@ std::optional<Buffer> WeightStream::next() {
     throw;
   }
   if (part.size() != sizes_[index]) {
-    failure_ = std::make_exception_ptr(Error(ErrorCode::corrupt, "weight part " + std::to_string(index + 1) + " of " + std::to_string(sizes_.size()) +
+    failure_ = std::make_exception_ptr(Error(ErrorCode::corrupt, (source_.empty() ? std::string() : "'" + source_ + "': ") +
+                                                                     "weight part " + std::to_string(index + 1) + " of " + std::to_string(sizes_.size()) +
                                         " holds " + std::to_string(part.size()) + " bytes, not the expected " +
                                         std::to_string(sizes_[index])));
     std::rethrow_exception(failure_);

@@ -60,7 +60,13 @@ struct Mapping {
   const std::byte* start;
   std::size_t size;
   int fd;
+  timespec modified;  // when it was mapped: a copy from the file checks it has not moved since
 };
+
+timespec modified_time(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? st.st_mtim : timespec{};
+}
 std::mutex& mappings_mutex() {
   static std::mutex m;
   return m;
@@ -70,11 +76,17 @@ std::vector<Mapping>& mappings() {
   return *v;
 }
 
-std::optional<std::pair<int, off_t>> mapped_source(std::span<const std::byte> chunk) {
+struct MappedSource {
+  int fd;
+  off_t offset;
+  timespec modified;
+};
+
+std::optional<MappedSource> mapped_source(std::span<const std::byte> chunk) {
   std::lock_guard lock(mappings_mutex());
   for (const auto& m : mappings()) {
     if (chunk.data() >= m.start && chunk.data() + chunk.size() <= m.start + m.size) {
-      return std::pair<int, off_t>(m.fd, static_cast<off_t>(chunk.data() - m.start));
+      return MappedSource{m.fd, static_cast<off_t>(chunk.data() - m.start), m.modified};
     }
   }
   return std::nullopt;
@@ -84,13 +96,20 @@ void write_all(int fd, std::span<const std::byte> chunk, const fs::path& path) {
   const std::byte* p = chunk.data();
   std::size_t left = chunk.size();
   if (auto source = mapped_source(chunk)) {
-    off_t offset = source->second;
+    off_t offset = source->offset;
     while (left > 0) {
-      ssize_t n = ::copy_file_range(source->first, &offset, fd, nullptr, left, 0);
+      ssize_t n = ::copy_file_range(source->fd, &offset, fd, nullptr, left, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // unsupported here (EXDEV, EINVAL, ...): fall back to write()
       p += n;
       left -= static_cast<std::size_t>(n);
+    }
+    // The kernel copied from the file, not from the pages this process may have checked (a
+    // digest): a write into the file since it was mapped would go into the copy unnoticed.
+    const timespec now = modified_time(source->fd);
+    if (now.tv_sec != source->modified.tv_sec || now.tv_nsec != source->modified.tv_nsec) {
+      throw Error(Code::unavailable, "the file the bytes of '" + path.string() +
+                                         "' were copied from was written to while it was being copied");
     }
   }
   while (left > 0) {
@@ -221,7 +240,8 @@ std::optional<FileBytes> map_open_file(FileDescriptor fd, std::size_t size) {
   bytes.size = size;
   bytes.mapped = true;
   std::lock_guard lock(mappings_mutex());
-  mappings().push_back({bytes.data, bytes.size, fd.release()});
+  const timespec modified = modified_time(fd.get());
+  mappings().push_back({bytes.data, bytes.size, fd.release(), modified});
   return bytes;
 }
 
@@ -248,7 +268,8 @@ FileBytes read_file_at(int dir_fd, const fs::path& name, const fs::path& path, b
       bytes.data = static_cast<const std::byte*>(p);
       bytes.mapped = true;
       std::lock_guard lock(mappings_mutex());
-      mappings().push_back({bytes.data, bytes.size, fd.release()});
+      const timespec modified = modified_time(fd.get());
+      mappings().push_back({bytes.data, bytes.size, fd.release(), modified});
       return bytes;
     }
   }

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 using namespace modelport;
@@ -48,6 +49,7 @@ struct LiveCounter {
   std::atomic<int> live{0};
   std::atomic<int> peak{0};
   std::atomic<int> reads{0};
+  std::function<void(int reads)> on_read;  // after each part is read
 };
 
 class CountingStream final : public WeightStream {
@@ -58,7 +60,8 @@ class CountingStream final : public WeightStream {
  protected:
   Buffer read_part(std::size_t index) override {
     if (fail_at_ && *fail_at_ == index) throw Error(ErrorCode::unavailable, "source broke at part " + std::to_string(index + 1));
-    ++counter_->reads;
+    const int reads = ++counter_->reads;
+    if (counter_->on_read) counter_->on_read(reads);
     const Buffer& original = data_.buffers()[index];
     auto copy = std::make_shared<std::vector<std::byte>>(original.begin(), original.end());
     int now = ++counter_->live;
@@ -87,6 +90,7 @@ struct StreamingStore {
   std::shared_ptr<LiveCounter> counter = std::make_shared<LiveCounter>();
   std::optional<std::size_t> fail_source_at;
   int streamed_saves = 0;
+  std::function<void()> after_load;  // runs after each load_streamed, outside the lock
 };
 
 class StreamingHandler final : public IOHandler {
@@ -107,6 +111,7 @@ class StreamingHandler final : public IOHandler {
       m.weights = std::make_unique<CountingStream>(*m.artifacts.weight_data, store_.counter, store_.fail_source_at);
       m.artifacts.weight_data.reset();
     }
+    if (store_.after_load) store_.after_load();
     return m;
   }
   SaveResult save(const ModelArtifacts& a) override {
@@ -344,6 +349,63 @@ BOOST_FIXTURE_TEST_CASE(copy_model_digests_are_checked_and_recorded_while_stream
   unchecked.verify_digests = false;
   copy_model("mem://damaged", "mem://unchecked", unchecked, drop, routers);
   BOOST_TEST(same_bytes(*store.models["mem://unchecked"].weight_data, *damaged.weight_data));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_damaged_record_is_only_read_when_it_is_checked, Fixture) {
+  ModelArtifacts src = model(4, 100);
+  src.extra_fields[kDigestsKey] = boost::json::value("not a record");
+  store.models["mem://src"] = src;
+  std::string e = error_of([&] { copy_model("mem://src", "mem://checked", {}, {}, routers); });
+  BOOST_TEST(e.find("modelportDigests record is not a JSON object") != std::string::npos, e);
+  BOOST_TEST(!store.models.count("mem://checked"));
+  LoadOptions unchecked;
+  unchecked.verify_digests = false;
+  SaveOptions drop;
+  drop.digests = DigestPolicy::drop;
+  copy_model("mem://src", "mem://unchecked", unchecked, drop, routers);
+  BOOST_TEST(!store.models["mem://unchecked"].extra_fields.contains(kDigestsKey));
+  BOOST_TEST(same_bytes(*store.models["mem://unchecked"].weight_data, *src.weight_data));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_source_changed_between_the_two_passes_fails_as_changed, Fixture) {
+  store.models["mem://src"] = model(6, 500, 1);
+  int loads = 0;
+  store.after_load = [&] {
+    if (++loads == 1) store.models["mem://src"] = model(6, 500, 2);  // same sizes, other bytes
+  };
+  SaveOptions record;
+  record.digests = DigestPolicy::record;
+  ErrorCode code = ErrorCode::internal;
+  std::string e;
+  try {
+    copy_model("mem://src", "mem://dst", {}, record, routers);
+  } catch (const Error& err) {
+    e = err.what();
+    code = err.code();
+  }
+  BOOST_TEST(loads == 2);
+  BOOST_TEST((code == ErrorCode::unavailable), e);
+  BOOST_TEST(e.find("'mem://src' changed while it was being copied") != std::string::npos, e);
+  BOOST_TEST(!store.models.count("mem://dst"));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_cancelled_copy_stops_at_the_next_part, Fixture) {
+  store.models["mem://src"] = model(32, 1000);
+  std::stop_source stop;
+  store.counter->on_read = [&](int reads) {
+    if (reads == 4) stop.request_stop();
+  };
+  SaveOptions options;
+  options.cancel = stop.get_token();
+  ErrorCode code = ErrorCode::internal;
+  try {
+    copy_model("mem://src", "mem://dst", {}, options, routers);
+  } catch (const Error& err) {
+    code = err.code();
+  }
+  BOOST_TEST((code == ErrorCode::cancelled));
+  BOOST_TEST(store.counter->reads < 8);  // not the whole source
+  BOOST_TEST(!store.models.count("mem://dst"));
 }
 
 BOOST_FIXTURE_TEST_CASE(copy_model_keeps_the_shard_layout_when_asked, Fixture) {

@@ -478,6 +478,7 @@ void Session::on_body(beast::error_code ec, std::size_t) {
 }
 
 void Session::body_complete() {
+  buffer_.shrink_to_fit();  // the room made for the body is not kept for an idle keep-alive
   if (!spool_) return close();
   Buffer body;
   try {

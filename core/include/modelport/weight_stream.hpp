@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace modelport {
@@ -40,12 +41,14 @@ class MODELPORT_API WeightStream {
   std::optional<std::uint64_t> uniform_part_size() const;
 
  protected:
-  explicit WeightStream(std::vector<std::uint64_t> part_sizes);
+  // `source` (a URL) names the stream in its errors.
+  explicit WeightStream(std::vector<std::uint64_t> part_sizes, std::string source = {});
   // Called once per part, in order (never concurrently).
   virtual Buffer read_part(std::size_t index) = 0;
 
  private:
   std::vector<std::uint64_t> sizes_;
+  std::string source_;
   std::uint64_t total_ = 0;
   std::size_t next_ = 0;
   std::exception_ptr failure_;

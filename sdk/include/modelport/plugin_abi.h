@@ -221,7 +221,8 @@ typedef struct modelport_host_api {
                                       void (*release)(void* context), void* context, modelport_status* status);
   /* During a save whose view has weights_streamed set: the next part of the weight bytes, in
    * order. *out stays valid until the next call or until the save returns; after the last part
-   * it is {NULL, 0}. A failure (the source cannot be read, fails its digests, the copy was
+   * it is {NULL, 0}. A saver reads until it gets {NULL, 0} before it commits: only then have the
+   * source's checks (sizes, digests) passed for every byte. A failure (the source cannot be read, fails its digests, the copy was
    * cancelled) returns its code with `status` set, and the save must then fail without
    * committing anything. */
   int (*save_next_weights)(modelport_save_sink* sink, modelport_span* out, modelport_status* status);
