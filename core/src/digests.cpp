@@ -206,7 +206,7 @@ class DigestStream final : public WeightStream {
  public:
   DigestStream(std::unique_ptr<WeightStream> inner, std::uint64_t chunk_bytes, std::optional<WeightDigests> expected,
                std::string source, std::shared_ptr<WeightDigests> computed)
-      : WeightStream(inner->part_sizes()),
+      : WeightStream(inner->layout()),
         inner_(std::move(inner)),
         expected_(std::move(expected)),
         source_(std::move(source)),
@@ -268,7 +268,7 @@ class DigestStream final : public WeightStream {
 // Lends a stream to digest_stream without giving it away.
 class BorrowedStream final : public WeightStream {
  public:
-  explicit BorrowedStream(WeightStream& inner) : WeightStream(inner.part_sizes()), inner_(inner) {}
+  explicit BorrowedStream(WeightStream& inner) : WeightStream(inner.layout()), inner_(inner) {}
 
  protected:
   Buffer read_part(std::size_t) override {

@@ -207,7 +207,7 @@ class CopyGuard final : public WeightStream {
  public:
   CopyGuard(std::unique_ptr<WeightStream> inner, const CommonOptions& load, const CommonOptions& save, std::string source,
             bool mismatch_means_changed)
-      : WeightStream(inner->part_sizes()),
+      : WeightStream(inner->layout()),
         inner_(std::move(inner)),
         load_(load),
         save_(save),
@@ -246,7 +246,7 @@ StreamedModel open_copy_source(IOHandler& handler, std::string_view source, cons
                                SaveOptions& save_options, const RouterRegistry& routers) {
   StreamedModel model = handler.load_streamed();
   if (save_options.keep_shard_layout && model.weights && !save_options.plugin_options.count("shard_bytes")) {
-    if (auto size = model.weights->uniform_part_size()) save_options.plugin_options["shard_bytes"] = std::to_string(*size);
+    if (auto size = model.weights->uniform_shard_size()) save_options.plugin_options["shard_bytes"] = std::to_string(*size);
   }
   const std::string src(source);
   // The record is read only when it is checked: with checks off, a damaged record is dropped or
@@ -263,7 +263,7 @@ StreamedModel open_copy_source(IOHandler& handler, std::string_view source, cons
   std::optional<WeightDigests> record;
   bool second_pass = false;
   if (wanted && model.weights) {
-    std::uint64_t chunk = digest_chunk_bytes_for(save_options, model.weights->uniform_part_size());
+    std::uint64_t chunk = digest_chunk_bytes_for(save_options, model.weights->uniform_shard_size());
     if (chunk == 0) chunk = std::max<std::uint64_t>(model.weights->size(), 1);
     if (verify && recorded->chunk_bytes == chunk) {
       record = recorded;
@@ -354,7 +354,7 @@ ModelArtifactsInfo move_model(std::string_view source, std::string_view destinat
   auto sent = std::make_shared<WeightDigests>();
   std::unique_ptr<WeightStream> weights;
   if (model.weights) {
-    const std::uint64_t piece = model.weights->uniform_part_size().value_or(0);
+    const std::uint64_t piece = model.weights->uniform_shard_size().value_or(0);
     weights = read_ahead(digest_stream(std::move(model.weights), piece, std::nullopt, std::string(source), sent));
   }
   ModelArtifactsInfo info = h.save->save_streamed(model.artifacts, weights.get()).model_artifacts_info;

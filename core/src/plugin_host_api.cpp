@@ -190,7 +190,20 @@ int load_set_field(modelport_load_sink* sink, int field, const void* data, size_
   });
 }
 
+void count_in_shard(modelport_load_sink* sink, std::uint64_t size) {
+  if (!sink->shards_marked) return;
+  if (sink->shard_sizes.empty()) sink->shard_sizes.push_back(0);  // pieces before the first mark
+  sink->shard_sizes.back() += size;
+}
+
+void load_begin_shard(modelport_load_sink* sink) {
+  if (!sink) return;
+  sink->shards_marked = true;
+  sink->shard_sizes.push_back(0);
+}
+
 void append_bytes(modelport_load_sink* sink, Buffer bytes) {
+  count_in_shard(sink, bytes.size());
   if (sink->allow_deferred) {
     const std::uint64_t size = bytes.size();
     sink->stream_parts.push_back({std::move(bytes), nullptr, size});
@@ -247,6 +260,7 @@ void append_deferred(modelport_load_sink* sink, std::shared_ptr<detail::Deferred
   shard->pin = sink->pin;
   sink->stream_parts.push_back({Buffer(), shard, size});
   shard->armed = true;  // only now: had the push failed, the plugin would release it itself
+  count_in_shard(sink, size);
   sink->has_weights = true;
 }
 
@@ -421,6 +435,7 @@ const modelport_host_api* host_api() {
     h.load_append_weights_deferred = &load_append_weights_deferred;
     h.save_next_weights = &save_next_weights;
     h.load_append_weights_deferred_owned = &load_append_weights_deferred_owned;
+    h.load_begin_shard = &load_begin_shard;
     return h;
   }();
   return &api;

@@ -68,6 +68,9 @@ struct modelport_load_sink {
   // `weights`, and shards may be deferred.
   bool allow_deferred = false;
   std::vector<modelport::detail::StreamPart> stream_parts;
+  // The stored layout when the plugin marks its shards (load_begin_shard): bytes per shard.
+  bool shards_marked = false;
+  std::vector<std::uint64_t> shard_sizes;
 };
 
 struct modelport_save_sink {

@@ -180,8 +180,8 @@ class PluginCallGuard {
 class PluginWeightStream final : public WeightStream {
  public:
   PluginWeightStream(PluginPtr plugin, std::string url, std::vector<detail::StreamPart> parts,
-                     std::vector<std::uint64_t> sizes)
-      : WeightStream(std::move(sizes), url), plugin_(std::move(plugin)), url_(std::move(url)), parts_(std::move(parts)) {}
+                     std::vector<std::uint64_t> sizes, std::vector<std::uint64_t> shard_sizes)
+      : WeightStream(std::move(sizes), url, std::move(shard_sizes)), plugin_(std::move(plugin)), url_(std::move(url)), parts_(std::move(parts)) {}
 
  protected:
   Buffer read_part(std::size_t index) override {
@@ -302,8 +302,10 @@ class PluginHandler final : public IOHandler {
       std::vector<std::uint64_t> sizes;
       sizes.reserve(sink.stream_parts.size());
       for (const auto& part : sink.stream_parts) sizes.push_back(part.size);
-      if (sink.manifest) check_group_sizes(*sink.manifest, sizes, url_);
-      model.weights = std::make_unique<PluginWeightStream>(plugin_, url_, std::move(sink.stream_parts), std::move(sizes));
+      if (!sink.shards_marked) sink.shard_sizes.clear();
+      if (sink.manifest) check_group_sizes(*sink.manifest, sink.shards_marked ? sink.shard_sizes : sizes, url_);
+      model.weights = std::make_unique<PluginWeightStream>(plugin_, url_, std::move(sink.stream_parts), std::move(sizes),
+                                                           std::move(sink.shard_sizes));
     }
     model.artifacts = std::move(sink.artifacts);
     return model;

@@ -9,8 +9,18 @@
 
 namespace modelport {
 
-WeightStream::WeightStream(std::vector<std::uint64_t> part_sizes, std::string source)
-    : sizes_(std::move(part_sizes)), source_(std::move(source)), total_(std::accumulate(sizes_.begin(), sizes_.end(), std::uint64_t{0})) {}
+WeightStream::WeightStream(std::vector<std::uint64_t> part_sizes, std::string source, std::vector<std::uint64_t> shard_sizes)
+    : sizes_(std::move(part_sizes)),
+      shards_(std::move(shard_sizes)),
+      source_(std::move(source)),
+      total_(std::accumulate(sizes_.begin(), sizes_.end(), std::uint64_t{0})) {
+  if (!shards_.empty() && std::accumulate(shards_.begin(), shards_.end(), std::uint64_t{0}) != total_) {
+    throw Error(ErrorCode::internal, "a weight stream's shard layout does not add up to its parts");
+  }
+}
+
+WeightStream::WeightStream(Layout layout, std::string source)
+    : WeightStream(std::move(layout.parts), std::move(source), std::move(layout.shards)) {}
 
 WeightStream::~WeightStream() = default;
 
@@ -37,13 +47,14 @@ std::optional<Buffer> WeightStream::next() {
   return part;
 }
 
-std::optional<std::uint64_t> WeightStream::uniform_part_size() const {
-  if (sizes_.size() < 2 || sizes_.front() == 0) return std::nullopt;
-  for (std::size_t i = 1; i + 1 < sizes_.size(); ++i) {
-    if (sizes_[i] != sizes_.front()) return std::nullopt;
+std::optional<std::uint64_t> WeightStream::uniform_shard_size() const {
+  const std::vector<std::uint64_t>& sizes = shard_sizes();
+  if (sizes.size() < 2 || sizes.front() == 0) return std::nullopt;
+  for (std::size_t i = 1; i + 1 < sizes.size(); ++i) {
+    if (sizes[i] != sizes.front()) return std::nullopt;
   }
-  if (sizes_.back() > sizes_.front() || sizes_.back() == 0) return std::nullopt;
-  return sizes_.front();
+  if (sizes.back() > sizes.front() || sizes.back() == 0) return std::nullopt;
+  return sizes.front();
 }
 
 namespace {
@@ -70,7 +81,7 @@ class MemoryStream final : public WeightStream {
 class ReadAheadStream final : public WeightStream {
  public:
   explicit ReadAheadStream(std::unique_ptr<WeightStream> inner)
-      : WeightStream(inner->part_sizes()), inner_(std::move(inner)), thread_([this] { run(); }) {}
+      : WeightStream(inner->layout()), inner_(std::move(inner)), thread_([this] { run(); }) {}
   ~ReadAheadStream() override {
     {
       std::lock_guard lock(mutex_);

@@ -16,6 +16,10 @@ using sdk::Error;
 
 namespace {
 
+// How much of a shard one part of a streamed load covers (a multiple of the page size, as mmap
+// offsets must be).
+constexpr std::uint64_t kWindowBytes = 16u << 20;
+
 // What tells one version of a shard from another (see the header for what it cannot tell).
 struct ShardIdentity {
   dev_t device = 0;
@@ -51,24 +55,24 @@ class DeferredShard {
   // cannot be mapped. The identity is checked when the shard is opened; unlike fill(), a write
   // that happens while the mapped pages are being read cannot be noticed (as for an ordinary
   // load, which maps too). Our own saver never writes in place: it swaps whole folders.
-  sdk::LoadSink::OwnedBytes produce() const {
+  sdk::LoadSink::OwnedBytes produce(std::uint64_t offset, std::uint64_t length) const {
     FileDescriptor fd(open_shard(folder_->fd.get(), name_));
     if (fd.get() < 0) {
       if (errno == ENOENT || errno == ENOTDIR) changed("is gone");
       throw_errno(errno, "cannot open weight file", shown_);
     }
     if (!(ShardIdentity::of(stat_open(fd.get(), shown_)) == recorded_)) changed("was replaced or rewritten");
-    if (auto mapped = map_open_file(std::move(fd), static_cast<std::size_t>(recorded_.size))) {
+    if (auto mapped = map_open_file(std::move(fd), static_cast<off_t>(offset), static_cast<std::size_t>(length))) {
       FileBytes bytes = *mapped;
       return {std::span<const std::byte>(bytes.data, bytes.size), [bytes]() mutable { bytes.release(); }};
     }
-    auto copy = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(recorded_.size));
-    fill(*copy);
+    auto copy = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(length));
+    fill(*copy, offset);
     return {std::span<const std::byte>(copy->data(), copy->size()), [copy] {}};
   }
 
-  void fill(std::span<std::byte> dest) const {
-    if (dest.size() != static_cast<std::uint64_t>(recorded_.size)) {
+  void fill(std::span<std::byte> dest, std::uint64_t offset) const {
+    if (offset + dest.size() > static_cast<std::uint64_t>(recorded_.size)) {
       throw Error(Code::internal, "weight file '" + shown_.string() + "' holds " + std::to_string(recorded_.size) +
                                       " bytes but " + std::to_string(dest.size()) + " were asked for");
     }
@@ -83,7 +87,7 @@ class DeferredShard {
     while (done < dest.size()) {
       // Large reads are split: some file systems cap a single read at 2 GiB.
       const std::size_t want = std::min<std::size_t>(dest.size() - done, std::size_t{1} << 30);
-      ssize_t n = ::pread(fd.get(), dest.data() + done, want, static_cast<off_t>(done));
+      ssize_t n = ::pread(fd.get(), dest.data() + done, want, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw_errno(errno, "cannot read weight file", shown_);
       if (n == 0) changed("shrank");
@@ -135,8 +139,17 @@ void append_deferred_shard(sdk::LoadSink& sink, const std::shared_ptr<const Open
     if (!S_ISREG(st.st_mode)) throw Error(Code::corrupt, "weight file '" + shown.string() + "' is not a regular file");
     identity = ShardIdentity::of(st);
   }
-  DeferredShard shard(folder, name, shown, identity);
-  sink.append_deferred_owned(static_cast<std::uint64_t>(identity.size), [shard = std::move(shard)] { return shard.produce(); });
+  // One stored shard, handed over in windows: a copy maps (and keeps resident) one window at a
+  // time, however big the file (tfjs-node writes all weights into one weights.bin).
+  auto shard = std::make_shared<const DeferredShard>(folder, name, shown, identity);
+  const auto size = static_cast<std::uint64_t>(identity.size);
+  sink.begin_shard();
+  std::uint64_t offset = 0;
+  do {
+    const std::uint64_t length = std::min<std::uint64_t>(kWindowBytes, size - offset);
+    sink.append_deferred_owned(length, [shard, offset, length] { return shard->produce(offset, length); });
+    offset += length;
+  } while (offset < size);
 }
 
 }  // namespace modelport::file_plugin

@@ -60,6 +60,7 @@ struct Mapping {
   const std::byte* start;
   std::size_t size;
   int fd;
+  off_t file_offset;  // where in the file the mapping starts
   timespec modified;  // when it was mapped: a copy from the file checks it has not moved since
 };
 
@@ -86,7 +87,7 @@ std::optional<MappedSource> mapped_source(std::span<const std::byte> chunk) {
   std::lock_guard lock(mappings_mutex());
   for (const auto& m : mappings()) {
     if (chunk.data() >= m.start && chunk.data() + chunk.size() <= m.start + m.size) {
-      return MappedSource{m.fd, static_cast<off_t>(chunk.data() - m.start), m.modified};
+      return MappedSource{m.fd, m.file_offset + static_cast<off_t>(chunk.data() - m.start), m.modified};
     }
   }
   return std::nullopt;
@@ -229,9 +230,9 @@ void FileBytes::release() noexcept {
   data = nullptr;
 }
 
-std::optional<FileBytes> map_open_file(FileDescriptor fd, std::size_t size) {
+std::optional<FileBytes> map_open_file(FileDescriptor fd, off_t offset, std::size_t size) {
   if (size == 0) return FileBytes{};
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), offset);
   if (p == MAP_FAILED) return std::nullopt;
   ::madvise(p, size, MADV_SEQUENTIAL);
   ::madvise(p, size, MADV_WILLNEED);  // starts the read-ahead now, on the kernel's side
@@ -241,7 +242,7 @@ std::optional<FileBytes> map_open_file(FileDescriptor fd, std::size_t size) {
   bytes.mapped = true;
   std::lock_guard lock(mappings_mutex());
   const timespec modified = modified_time(fd.get());
-  mappings().push_back({bytes.data, bytes.size, fd.release(), modified});
+  mappings().push_back({bytes.data, bytes.size, fd.release(), offset, modified});
   return bytes;
 }
 
@@ -269,7 +270,7 @@ FileBytes read_file_at(int dir_fd, const fs::path& name, const fs::path& path, b
       bytes.mapped = true;
       std::lock_guard lock(mappings_mutex());
       const timespec modified = modified_time(fd.get());
-      mappings().push_back({bytes.data, bytes.size, fd.release(), modified});
+      mappings().push_back({bytes.data, bytes.size, fd.release(), 0, modified});
       return bytes;
     }
   }

@@ -95,10 +95,10 @@ FileBytes read_file(const fs::path& path, bool map, const std::string& what);
 // it); errors name `shown`.
 FileBytes read_file_at(int dir_fd, const fs::path& name, const fs::path& shown, bool map, const std::string& what);
 
-// Maps the whole of an open regular file of `size` bytes (read-only, pages faulted in as they
-// are read, with sequential read-ahead) and keeps `fd` for copy_file_range; nullopt when the
-// file cannot be mapped. release() unmaps it and closes the descriptor.
-std::optional<FileBytes> map_open_file(FileDescriptor fd, std::size_t size);
+// Maps `size` bytes at `offset` (a multiple of the page size) of an open regular file
+// (read-only, pages faulted in as they are read, with sequential read-ahead) and keeps `fd` for
+// copy_file_range; nullopt when the file cannot be mapped. release() unmaps it and closes `fd`.
+std::optional<FileBytes> map_open_file(FileDescriptor fd, off_t offset, std::size_t size);
 
 std::string read_text_file(const fs::path& path, const std::string& what);
 std::string read_text_file_at(int dir_fd, const fs::path& name, const fs::path& shown, const std::string& what);

@@ -193,11 +193,11 @@ BOOST_AUTO_TEST_CASE(memory_stream_hands_out_each_part_once_and_lets_it_go) {
   BOOST_TEST(same_bytes(again, data));
 }
 
-BOOST_AUTO_TEST_CASE(uniform_part_size_follows_the_converter_layout) {
-  BOOST_TEST(stream_of(counting_parts({4, 4, 2}))->uniform_part_size().value_or(0) == 4u);
-  BOOST_TEST(!stream_of(counting_parts({4, 5, 2}))->uniform_part_size());
-  BOOST_TEST(!stream_of(counting_parts({4}))->uniform_part_size());
-  BOOST_TEST(!stream_of(counting_parts({4, 4, 0}))->uniform_part_size());
+BOOST_AUTO_TEST_CASE(uniform_shard_size_follows_the_converter_layout) {
+  BOOST_TEST(stream_of(counting_parts({4, 4, 2}))->uniform_shard_size().value_or(0) == 4u);
+  BOOST_TEST(!stream_of(counting_parts({4, 5, 2}))->uniform_shard_size());
+  BOOST_TEST(!stream_of(counting_parts({4}))->uniform_shard_size());
+  BOOST_TEST(!stream_of(counting_parts({4, 4, 0}))->uniform_shard_size());
 }
 
 BOOST_AUTO_TEST_CASE(a_part_of_the_wrong_size_is_corrupt) {

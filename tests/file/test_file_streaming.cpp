@@ -256,6 +256,28 @@ BOOST_AUTO_TEST_CASE(parts_are_the_shard_files) {
   BOOST_TEST(!model.weights->next().has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_big_shard_goes_in_windows_and_keeps_its_layout) {
+  // 40 MiB in one weights.bin (the tfjs-node layout): parts of at most 16 MiB, one shard.
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "big";
+  constexpr std::size_t kFloats = 10u << 20;
+  ModelArtifacts a = synthetic(kFloats);
+  save(url_of(dir), a, {}, env().routers);
+  StreamedModel model = load_handler(url_of(dir))->load_streamed();
+  BOOST_TEST_REQUIRE(model.weights);
+  BOOST_TEST((model.weights->part_sizes() == std::vector<std::uint64_t>{16u << 20, 16u << 20, 8u << 20}));
+  BOOST_TEST((model.weights->shard_sizes() == std::vector<std::uint64_t>{40u << 20}));
+  const std::string file = read_file(dir / "weights.bin");
+  std::string joined;
+  while (auto part = model.weights->next()) joined += text_of(*part);
+  BOOST_TEST((joined == file));
+  // A copy that keeps the layout writes one weights.bin again, not 16 MiB shards.
+  SaveOptions keep;
+  keep.keep_shard_layout = true;
+  copy_model(url_of(dir), url_of(tmp.path() / "copy"), {}, keep, env().routers);
+  BOOST_TEST((files_of(tmp.path() / "copy") == files_of(dir)));
+}
+
 BOOST_AUTO_TEST_CASE(a_model_replaced_after_the_load_is_never_mixed_in) {
   TempDir tmp;
   const fs::path dir = tmp.path() / "m";

@@ -29,25 +29,40 @@ class MODELPORT_API WeightStream {
 
   // Sizes of the parts, known before any byte is read (a saver plans its layout from them).
   const std::vector<std::uint64_t>& part_sizes() const noexcept { return sizes_; }
+  // Sizes of the stored shards the parts make up (files, rows): the parts themselves unless the
+  // source hands a shard over in several pieces. Their sum is size().
+  const std::vector<std::uint64_t>& shard_sizes() const noexcept { return shards_.empty() ? sizes_ : shards_; }
   std::uint64_t size() const noexcept { return total_; }
   std::size_t parts_read() const noexcept { return next_; }
+
+  struct Layout {
+    std::vector<std::uint64_t> parts;
+    std::vector<std::uint64_t> shards;  // empty: the parts
+  };
+  Layout layout() const { return {sizes_, shards_}; }
 
   // The next part (exactly part_sizes()[i] bytes), or nullopt after the last. Throws Error when
   // the part cannot be read; a part that comes back with the wrong size is Error(corrupt). Once
   // it has thrown, every later call throws the same error again.
   std::optional<Buffer> next();
 
-  // The shard size of a converter-style layout (like WeightData::uniform_shard_size).
-  std::optional<std::uint64_t> uniform_part_size() const;
+  // The shard size of a converter-style layout of shard_sizes() (like
+  // WeightData::uniform_shard_size): what a copy that keeps the layout shards by.
+  std::optional<std::uint64_t> uniform_shard_size() const;
 
  protected:
-  // `source` (a URL) names the stream in its errors.
-  explicit WeightStream(std::vector<std::uint64_t> part_sizes, std::string source = {});
+  // `source` (a URL) names the stream in its errors; `shard_sizes` (empty: the parts) is the
+  // stored layout, and must add up to the same size.
+  explicit WeightStream(std::vector<std::uint64_t> part_sizes, std::string source = {},
+                        std::vector<std::uint64_t> shard_sizes = {});
+  // For decorators: the same parts and layout as another stream (its layout()).
+  explicit WeightStream(Layout layout, std::string source = {});
   // Called once per part, in order (never concurrently).
   virtual Buffer read_part(std::size_t index) = 0;
 
  private:
   std::vector<std::uint64_t> sizes_;
+  std::vector<std::uint64_t> shards_;
   std::string source_;
   std::uint64_t total_ = 0;
   std::size_t next_ = 0;

@@ -486,6 +486,14 @@ class LoadSink {
       check(code);
     }
   }
+  // Starts the next stored shard: what is appended until the next call belongs to it (ABI 1.1;
+  // a no-op for an older core). Needed only when one stored file goes over in several pieces.
+  void begin_shard() {
+    const modelport_host_api& h = detail::host();
+    if (h.struct_size >= offsetof(modelport_host_api, load_begin_shard) + sizeof(void*) && h.load_begin_shard) {
+      h.load_begin_shard(sink_);
+    }
+  }
   // A core-owned chunk to fill in place (valid until the load returns).
   std::span<std::byte> append_alloc(std::size_t size) {
     void* p = detail::host().load_append_weights_alloc(sink_, size, status_);

@@ -235,6 +235,12 @@ typedef struct modelport_host_api {
       int (*produce)(void* context, modelport_span* out, void (**bytes_release)(void*), void** bytes_context,
                      modelport_status* status),
       void (*release)(void* context), void* context, modelport_status* status);
+  /* Starts the next stored shard (file, row, URL): the weight bytes appended from here until the
+   * next call belong to it. Optional: without it each appended piece counts as a shard. A plugin
+   * that hands one big file over in several pieces (each mapped or read on its own, so a copy
+   * never holds the whole file) calls it once per file, and copies still see the stored layout
+   * (to keep the shard size). */
+  void (*load_begin_shard)(modelport_load_sink* sink);
 } modelport_host_api;
 
 /* A handler instance, made for one URL. The core never looks inside `impl`. */
@@ -316,7 +322,7 @@ MODELPORT_ABI_ASSERT(sizeof(modelport_option) == 16, "modelport_option v1 size")
 MODELPORT_ABI_ASSERT(sizeof(modelport_request_options) == 72, "modelport_request_options v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_artifacts_view) == 224, "modelport_artifacts_view v1.1 size (v1.0: 216)");
 MODELPORT_ABI_ASSERT(sizeof(modelport_model_info) == 48, "modelport_model_info v1 size");
-MODELPORT_ABI_ASSERT(sizeof(modelport_host_api) == 192, "modelport_host_api v1.1 size (v1.0: 160)");
+MODELPORT_ABI_ASSERT(sizeof(modelport_host_api) == 200, "modelport_host_api v1.1 size (v1.0: 160)");
 MODELPORT_ABI_ASSERT(sizeof(modelport_handler_ops) == 32, "modelport_handler_ops v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_scheme_descriptor) == 56, "modelport_scheme_descriptor v1 size");
 MODELPORT_ABI_ASSERT(sizeof(modelport_plugin_descriptor) == 80, "modelport_plugin_descriptor v1 size");
