@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -367,11 +368,19 @@ struct ActiveWriter {
   Database* db = nullptr;   // null once the save has ended
 };
 
-// Lock order: a FileGate's mutex, then an ActiveWriter's `use`; a save never takes the gate
-// while it holds `use`.
+// A file's published save, and the deferred reads of the file that run on connections of their
+// own. The mutex is only ever held for a few instructions, never while SQL runs or while `use` is
+// awaited: a save that fails must unpublish and roll back at once, even while a read waits for
+// its connection (that read then finds the save gone and reads on its own connection, which
+// waits for the rollback's lock, not the other way round).
 struct FileGate {
-  std::mutex mutex;  // held by a deferred read for its whole read; by a save to (un)publish
-  std::shared_ptr<ActiveWriter> writer;
+  std::mutex mutex;
+  std::condition_variable own_reads_done;
+  std::shared_ptr<ActiveWriter> writer;  // the published save, if any
+  // Deferred reads on their own connections in progress. A save publishes only when there are
+  // none: a read that had started a read transaction of its own would otherwise be overtaken
+  // by a save whose exclusive lock it then waits for, while the save waits for its bytes.
+  std::size_t own_reads = 0;
 };
 
 std::string gate_key(const fs::path& file) {
@@ -398,7 +407,10 @@ class PublishedWriter {
   explicit PublishedWriter(Database& db) : gate_(gate_for(db.file())), writer_(std::make_shared<ActiveWriter>()) {
     writer_->db = &db;
     {
-      std::lock_guard lock(gate_.mutex);
+      // The reads on their own connections are short and wait for nothing of this save (it
+      // holds no more than a RESERVED lock so far, which lets readers in).
+      std::unique_lock lock(gate_.mutex);
+      gate_.own_reads_done.wait(lock, [&] { return gate_.own_reads == 0; });
       gate_.writer = writer_;
     }
     use_ = std::unique_lock(writer_->use);
@@ -406,7 +418,8 @@ class PublishedWriter {
   PublishedWriter(const PublishedWriter&) = delete;
   PublishedWriter& operator=(const PublishedWriter&) = delete;
   ~PublishedWriter() { end(); }
-  // Once the save has committed (or failed), its connection is no one else's business.
+  // Once the save has committed (or failed), its connection is no one else's business. Waits
+  // only for a read that is using the connection right now, never for one on its own connection.
   void end() {
     if (ended_) return;
     ended_ = true;
@@ -778,11 +791,20 @@ void read_deferred_row(Database& db, const DeferredSource& source, std::int64_t 
 
 // One deferred read: through the connection of a save of this process that holds the file's
 // write transaction (see FileGate), else through the load's own connection in a short read
-// transaction.
+// transaction. The gate's mutex is not held while `use` is awaited nor during the read.
 void fill_deferred_row(const DeferredSource& source, std::int64_t seq, std::span<std::byte> dest) {
   FileGate& gate = gate_for(source.db->file());
-  std::lock_guard gate_lock(gate.mutex);
-  if (std::shared_ptr<ActiveWriter> writer = gate.writer) {
+  std::shared_ptr<ActiveWriter> over;  // a published save found to have ended
+  for (;;) {
+    std::shared_ptr<ActiveWriter> writer;
+    {
+      std::lock_guard lock(gate.mutex);
+      if (!gate.writer || gate.writer == over) {
+        ++gate.own_reads;  // no save publishes until this read is done
+        break;
+      }
+      writer = gate.writer;
+    }
     std::lock_guard use(writer->use);
     // Only inside the save's transaction: the row lookup and the blob read must see one state.
     if (writer->db && !sqlite3_get_autocommit(writer->db->handle())) {
@@ -798,7 +820,20 @@ void fill_deferred_row(const DeferredSource& source, std::int64_t seq, std::span
       db.set_operation(saving);
       return;
     }
+    // That save has committed or failed (it unpublishes itself next); a newer one may have
+    // been published meanwhile, so look again.
+    over = std::move(writer);
   }
+  struct OwnRead {
+    FileGate& gate;
+    ~OwnRead() {
+      {
+        std::lock_guard lock(gate.mutex);
+        --gate.own_reads;
+      }
+      gate.own_reads_done.notify_all();
+    }
+  } own_read{gate};
   Database& db = *source.db;
   Transaction tx(db, Transaction::Kind::read);
   read_deferred_row(db, source, seq, dest);

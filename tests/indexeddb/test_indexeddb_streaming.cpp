@@ -3,6 +3,7 @@
 // row only when asked and never hands out bytes of a version that replaced the one it loaded; a
 // copy between two models of one database file in one process neither deadlocks nor times out.
 #include "idb_test_support.hpp"
+#include "test_streams.hpp"
 
 #include <modelport/weight_stream.hpp>
 
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <chrono>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 using namespace idbtest;
@@ -26,36 +28,7 @@ std::vector<std::byte> all_weight_bytes(const ModelArtifacts& a) {
 
 std::vector<std::byte> bytes_of(const Buffer& b) { return {b.span().begin(), b.span().end()}; }
 
-// The weight bytes cut into parts of `part` bytes (aligned with no row size); throws
-// Error(unavailable) instead of handing out part number `fail_at` (1-based; 0: never).
-class PartsStream final : public WeightStream {
- public:
-  PartsStream(std::vector<std::byte> bytes, std::uint64_t part, std::size_t fail_at = 0)
-      : WeightStream(cut(bytes.size(), part)), bytes_(std::move(bytes)), part_(part), fail_at_(fail_at) {}
-  std::size_t reads = 0;
-  std::function<void(std::size_t)> on_read;  // called before part `index` is handed out
-
- protected:
-  Buffer read_part(std::size_t index) override {
-    ++reads;
-    if (on_read) on_read(index);
-    if (index + 1 == fail_at_) {
-      throw Error(ErrorCode::unavailable, "test source: part " + std::to_string(index + 1) + " is unreadable");
-    }
-    const std::size_t n = static_cast<std::size_t>(part_sizes()[index]);
-    return Buffer::copy_of(std::span<const std::byte>(bytes_.data() + index * part_, n));
-  }
-
- private:
-  static std::vector<std::uint64_t> cut(std::uint64_t total, std::uint64_t part) {
-    std::vector<std::uint64_t> sizes;
-    for (std::uint64_t at = 0; at < total; at += part) sizes.push_back(std::min(part, total - at));
-    return sizes;
-  }
-  std::vector<std::byte> bytes_;
-  std::uint64_t part_;
-  std::size_t fail_at_;
-};
+using modelport::test::PartsStream;
 
 // The weight bytes of versioned(version, bytes) made part by part, so that the test itself never
 // holds the whole model.
@@ -83,20 +56,22 @@ class VersionStream final : public WeightStream {
   std::uint64_t part_;
 };
 
+// The handlers of `store` (its data folder, origin and options) for a model path.
+HandlerPtr save_handler(const Store& store, const std::string& path) {
+  return modelport::test::the_save_handler(env().routers, Store::url(path), store.with_options<SaveOptions>());
+}
+HandlerPtr load_handler(const Store& store, const std::string& path) {
+  return modelport::test::the_load_handler(env().routers, Store::url(path), store.with_options<LoadOptions>());
+}
+
 SaveResult save_streamed(const Store& store, const std::string& path, const ModelArtifacts& a, WeightStream& weights) {
-  auto matches = env().routers.get_save_handlers(Store::url(path), store.with_options<SaveOptions>());
-  BOOST_TEST_REQUIRE(matches.size() == 1u);
   ModelArtifacts meta = a;
   meta.weight_data.reset();
-  return matches[0].handler->save_streamed(meta, &weights);
+  return save_handler(store, path)->save_streamed(meta, &weights);
 }
 
 // load_streamed on a handler that is destroyed before the parts are read.
-StreamedModel load_streamed(const Store& store, const std::string& path) {
-  auto matches = env().routers.get_load_handlers(Store::url(path), store.with_options<LoadOptions>());
-  BOOST_TEST_REQUIRE(matches.size() == 1u);
-  return matches[0].handler->load_streamed();
-}
+StreamedModel load_streamed(const Store& store, const std::string& path) { return load_handler(store, path)->load_streamed(); }
 
 // The stored rows of a model: (seq, length) in order.
 std::vector<std::vector<std::string>> rows_of(const Store& store, const std::string& path) {
@@ -127,7 +102,7 @@ BOOST_AUTO_TEST_CASE(stores_what_a_normal_save_stores) {
   // Parts smaller than a row, straddling row boundaries, larger than a row, the whole model.
   for (std::uint64_t part : {700u, 65536u, 100000u, 300000u}) {
     const std::string path = "streamed-" + std::to_string(part);
-    PartsStream parts(all_weight_bytes(a), part);
+    PartsStream parts(all_weight_bytes(a), PartsStream::every(300000, part));
     SaveResult r = save_streamed(store, path, a, parts);
     BOOST_TEST(parts.parts_read() == parts.part_sizes().size(), "parts of " << part);
     BOOST_TEST(*r.model_artifacts_info.weight_data_bytes == 300000u);
@@ -150,7 +125,7 @@ BOOST_AUTO_TEST_CASE(rows_are_written_while_the_parts_arrive) {
   store.save("small", versioned(1, 1000));
   const std::uint64_t size_before = fs::file_size(store.db_file());
   const ModelArtifacts a = versioned(2, 24u << 20, 5);
-  PartsStream parts(all_weight_bytes(a), 1u << 20);
+  PartsStream parts(all_weight_bytes(a), PartsStream::every(24u << 20, 1u << 20));
   std::uint64_t size_at_last_part = 0;
   parts.on_read = [&](std::size_t index) {
     if (index + 1 == parts.part_sizes().size()) size_at_last_part = fs::file_size(store.db_file());
@@ -240,7 +215,7 @@ BOOST_AUTO_TEST_CASE(a_source_failing_at_part_2_keeps_the_previous_model) {
   store.save("m", versioned(1, 300000));
   const std::string rows_before = Sql(store.db_file()).value("SELECT count(*) FROM weight_chunks");
   const ModelArtifacts second = versioned(2, 300000);
-  PartsStream parts(all_weight_bytes(second), 100000, /*fail_at=*/2);
+  PartsStream parts(all_weight_bytes(second), PartsStream::every(300000, 100000), /*fail_at=*/1);  // the 2nd part
   ErrorCode code{};
   std::string m = error_message_of([&] { save_streamed(store, "m", second, parts); }, &code);
   BOOST_TEST(contains(m, "part 2 is unreadable"), m);
@@ -258,7 +233,7 @@ BOOST_AUTO_TEST_CASE(a_failing_source_of_a_first_save_stores_nothing) {
   Store store{tmp.path()};
   store.options["chunk_bytes"] = "65536";
   const ModelArtifacts a = versioned(1, 300000);
-  PartsStream parts(all_weight_bytes(a), 65536, /*fail_at=*/3);
+  PartsStream parts(all_weight_bytes(a), PartsStream::every(300000, 65536), /*fail_at=*/2);  // the 3rd part
   BOOST_CHECK_THROW(save_streamed(store, "new", a, parts), Error);
   BOOST_TEST(store.list().empty());
   BOOST_TEST_REQUIRE(fs::exists(store.db_file()));  // the save had started: it creates the store
@@ -333,7 +308,7 @@ BOOST_AUTO_TEST_CASE(parts_read_during_a_save_of_the_same_file_are_the_loaded_ve
   BOOST_TEST_REQUIRE(model.weights->part_sizes().size() == kBytes / 65536);
 
   const ModelArtifacts second = versioned(2, kBytes, 4);
-  PartsStream parts(all_weight_bytes(second), 1u << 20);
+  PartsStream parts(all_weight_bytes(second), PartsStream::every(kBytes, 1u << 20));
   std::vector<std::byte> read;  // the loaded model's parts read so far, joined
   std::string failure;
   parts.on_read = [&](std::size_t index) {
@@ -416,26 +391,105 @@ BOOST_AUTO_TEST_CASE(copy_within_one_database_in_one_process) {
   BOOST_TEST(Sql(store.db_file()).value("PRAGMA integrity_check") == "ok");
 }
 
+// A copy within one database whose save fails part-way: the copy's read-ahead thread is then
+// fetching the next part of the source, and waits for the save's connection, which the save holds
+// while it writes. The save is cancelled (the cancel request comes from its progress report,
+// made while it holds the connection, after a pause that lets the read-ahead's fetch start and
+// wait) once it has written more than its page cache holds, so its lock is exclusive until it
+// rolls back. The fetch that finds the save gone must not keep anything the rollback needs:
+// reading the source on a connection of its own while it held the file's gate made the rollback
+// wait for the gate, and the read wait for the rollback's lock, until busy_timeout_ms (30 s here,
+// 120 s by default). Failing within 20 s is a generous bound, not a speed target: without the
+// deadlock each copy takes well under a second. Three cancel points, since which thread gets the
+// connection first when the save fails is up to the scheduler.
+BOOST_AUTO_TEST_CASE(a_copy_within_one_database_whose_save_fails_fails_promptly) {
+  using namespace std::chrono;
+  TempDir tmp;
+  Store store{tmp.path()};
+  store.options["chunk_bytes"] = "100000";     // the source's rows, so the copy's parts
+  store.options["busy_timeout_ms"] = "30000";  // how long a deadlock would last
+  constexpr std::size_t kBytes = 24u << 20;
+  store.save("a", versioned(1, kBytes, 7));
+  store.save("b", versioned(2, 1000));  // the destination's previous model, to be kept
+  for (std::uint64_t cancel_at : {std::uint64_t{12} << 20, std::uint64_t{16} << 20, std::uint64_t{20} << 20}) {
+    std::stop_source stop;
+    const auto load_options = store.with_options<LoadOptions>();
+    auto save_options = store.with_options<SaveOptions>();
+    // Rows of 1 MiB: a row ends inside a part, and the cancel is seen when the next row starts,
+    // while the save still holds its connection.
+    save_options.plugin_options["chunk_bytes"] = std::to_string(1u << 20);
+    save_options.cancel = stop.get_token();
+    save_options.on_progress = [&](const Progress& p) {
+      if (stop.stop_requested() || p.bytes_done < cancel_at) return;
+      std::this_thread::sleep_for(milliseconds(50));
+      stop.request_stop();
+    };
+    const auto started = steady_clock::now();
+    ErrorCode code{};
+    const std::string m = error_message_of(
+        [&] { copy_model("indexeddb://a", "indexeddb://b", load_options, save_options, env().routers); }, &code);
+    const double seconds = duration<double>(steady_clock::now() - started).count();
+    BOOST_TEST_MESSAGE("cancelled at " << cancel_at << " bytes: failed after " << seconds << " s: " << m);
+    BOOST_TEST(seconds < 20.0, "cancelled at " << cancel_at << " bytes: the copy failed after " << seconds << " s: " << m);
+    BOOST_TEST((code == ErrorCode::cancelled), "cancelled at " << cancel_at << " bytes: " << m);
+    BOOST_TEST(contains(m, "indexeddb://b"), m);
+    BOOST_TEST((version_of(store.load("b")) == std::optional<std::uint64_t>(2)), "cancelled at " << cancel_at);
+    if (seconds >= 20.0) break;  // one deadlock is enough to know
+  }
+  BOOST_TEST((version_of(store.load("a")) == std::optional<std::uint64_t>(1)));
+  BOOST_TEST(Sql(store.db_file()).value("PRAGMA integrity_check") == "ok");
+  BOOST_TEST((store.listed_urls() == std::vector<std::string>{"indexeddb://a", "indexeddb://b"}));
+}
+
 // Copies of `a` while `a` is saved again and again, in one process: every copy either holds one
 // whole version or fails with "changed while it was being copied"; none waits out the busy
 // timeout (the saves of `a` and of `b` publish their connections to the copy's reads in turn).
+// The copies must really meet the saves: each save of `a` pauses after its first part (it then
+// holds the write transaction, with its lock still RESERVED, so the source can be loaded) until a
+// copy has started since (or one that had started is still waiting for the lock), so that copy
+// loads the version being replaced and reads it after the save has committed. Without the pauses
+// the copies met no save at all.
 BOOST_AUTO_TEST_CASE(copies_while_the_source_is_saved_again) {
+  using namespace std::chrono;
   TempDir tmp;
   Store store{tmp.path()};
   store.options["chunk_bytes"] = "65536";
   store.options["busy_timeout_ms"] = "5000";
   constexpr std::size_t kBytes = 12u << 20;  // more than a save's page cache
+  constexpr std::uint64_t kLastVersion = 7;
   store.save("a", versioned(1, kBytes, 4));
   const auto load_options = store.with_options<LoadOptions>();
   const auto save_options = store.with_options<SaveOptions>();
   std::atomic<bool> saving{true};
+  std::atomic<int> copies_started{0};
+  std::atomic<bool> in_copy{false};
+  int saves_met = 0;  // saves of `a` during which a copy started (the saver's count)
   std::vector<std::string> unexpected;
   std::mutex unexpected_mutex;
   std::thread saver([&] {
     try {
-      for (std::uint64_t v = 2; v <= 7; ++v) {
-        store.save("a", versioned(v, kBytes, 4));
-        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      for (std::uint64_t v = 2; v <= kLastVersion; ++v) {
+        const ModelArtifacts next = versioned(v, kBytes, 4);
+        PartsStream parts(all_weight_bytes(next), PartsStream::every(kBytes, 1u << 20));
+        parts.on_read = [&](std::size_t index) {
+          if (index != 1) return;
+          // A copy that starts from now on loads the version this save replaces; so does one
+          // still running after a while (it waits for this save's lock to save `b`).
+          const int before = copies_started.load();
+          const auto opened = steady_clock::now();
+          for (;;) {
+            const auto waited = steady_clock::now() - opened;
+            if (copies_started.load() != before || (in_copy.load() && waited > milliseconds(200))) {
+              ++saves_met;
+              std::this_thread::sleep_for(milliseconds(50));  // the copy's load of `a` takes a moment
+              return;
+            }
+            if (waited > seconds(10)) return;
+            std::this_thread::sleep_for(milliseconds(1));
+          }
+        };
+        save_streamed(store, "a", next, parts);
+        std::this_thread::sleep_for(milliseconds(30));
       }
     } catch (const std::exception& e) {
       std::lock_guard lock(unexpected_mutex);
@@ -447,13 +501,17 @@ BOOST_AUTO_TEST_CASE(copies_while_the_source_is_saved_again) {
   int changed = 0;
   while (saving || copies == 0) {
     ++copies;
+    in_copy = true;
+    ++copies_started;
     try {
       copy_model("indexeddb://a", "indexeddb://b", load_options, save_options, env().routers);
+      in_copy = false;
       if (!version_of(store.load("b"))) {
         std::lock_guard lock(unexpected_mutex);
         unexpected.push_back("copy " + std::to_string(copies) + ": a mix of versions");
       }
     } catch (const Error& e) {
+      in_copy = false;
       if (contains(e.what(), "changed while it was being copied")) {
         ++changed;
       } else {
@@ -463,10 +521,14 @@ BOOST_AUTO_TEST_CASE(copies_while_the_source_is_saved_again) {
     }
   }
   saver.join();
-  BOOST_TEST_MESSAGE(copies << " copies, " << changed << " met a newer version");
+  BOOST_TEST_MESSAGE(copies << " copies, " << changed << " met a newer version; " << saves_met << " saves met a copy");
   BOOST_TEST(unexpected.empty(), (unexpected.empty() ? std::string() : unexpected.front()));
+  BOOST_TEST(saves_met == static_cast<int>(kLastVersion - 1));
+  // Each save met at least one copy that had loaded the version it replaced.
+  BOOST_TEST(changed >= saves_met, changed << " copies met a newer version");
+  BOOST_TEST(changed >= 1);
   copy_model("indexeddb://a", "indexeddb://b", load_options, save_options, env().routers);
-  BOOST_TEST((version_of(store.load("b")) == std::optional<std::uint64_t>(7)));
+  BOOST_TEST((version_of(store.load("b")) == std::optional<std::uint64_t>(kLastVersion)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
