@@ -378,8 +378,8 @@ struct FileGate {
   std::condition_variable own_reads_done;
   std::shared_ptr<ActiveWriter> writer;  // the published save, if any
   // Deferred reads on their own connections in progress. A save publishes only when there are
-  // none: a read that had started a read transaction of its own would otherwise be overtaken
-  // by a save whose exclusive lock it then waits for, while the save waits for its bytes.
+  // none, so that from then on every deferred read of the file goes through it and none holds a
+  // lock of its own that the save, once its cache spills, would wait out in SQLite's busy handler.
   std::size_t own_reads = 0;
 };
 
