@@ -22,6 +22,8 @@ ResponseHead head_of(const Parser& parser) {
   head.location = std::string(msg[http::field::location]);
   head.retry_after = std::string(msg[http::field::retry_after]);
   head.date = std::string(msg[http::field::date]);
+  head.content_range = std::string(msg[http::field::content_range]);
+  head.accepts_byte_ranges = offers_byte_ranges(msg[http::field::accept_ranges]);
   head.chunked = parser.chunked();
   head.keep_alive = parser.keep_alive();
   if (auto length = parser.content_length()) head.content_length = *length;

@@ -165,6 +165,10 @@ struct Client::Impl {
     std::uint64_t limit = 0;                 // text/upload: most body bytes accepted
     std::optional<std::uint64_t> max_bytes;  // shard: most bytes the manifest leaves
     std::optional<std::span<std::byte>> dest;  // shard: read into this, which the body must fill exactly
+    // shard with dest: the bytes dest covers start here in a shard of range_total bytes, asked
+    // with a Range request that must be answered 206 (nullopt: the whole shard, 200)
+    std::optional<std::uint64_t> range_first;
+    std::uint64_t range_total = 0;
     const MultipartLayout* layout = nullptr;
     const std::vector<std::span<const std::byte>>* chunks = nullptr;  // upload: in-memory weights
     Feed* feed = nullptr;                    // upload: streamed weights (then chunks is unused)
@@ -320,7 +324,7 @@ struct Client::Impl {
 
   http::request<http::empty_body> request_head(const Endpoint& ep, const std::string& verb,
                                                std::optional<std::uint64_t> content_length,
-                                               const std::string& content_type) const {
+                                               const std::string& content_type, const std::string& range = {}) const {
     http::request<http::empty_body> req;
     const http::verb known = http::string_to_verb(verb);
     if (known == http::verb::unknown) {
@@ -335,11 +339,13 @@ struct Client::Impl {
     req.set(http::field::accept, "*/*");
     for (const auto& [name, value] : headers) {
       if (beast::iequals(name, "host") || beast::iequals(name, "content-length") ||
-          beast::iequals(name, "transfer-encoding") || (content_length && beast::iequals(name, "content-type"))) {
+          beast::iequals(name, "transfer-encoding") || (content_length && beast::iequals(name, "content-type")) ||
+          (!range.empty() && beast::iequals(name, "range"))) {
         continue;  // framing is this client's job
       }
       req.set(name, value);
     }
+    if (!range.empty()) req.set(http::field::range, range);
     if (content_length) {
       req.set(http::field::content_type, content_type);
       req.content_length(*content_length);
@@ -409,8 +415,9 @@ struct Client::Impl {
   awaitable<ResponseHead> exchange(Stream& s, Connection& c, const Endpoint& ep, const std::string& url,
                                    const std::string& verb, std::optional<http::response_parser<http::buffer_body>>& parser,
                                    std::optional<std::uint64_t> content_length = std::nullopt,
-                                   const std::string& content_type = {}, Job* upload = nullptr) {
-    auto req = request_head(ep, verb, content_length, content_type);
+                                   const std::string& content_type = {}, Job* upload = nullptr,
+                                   const std::string& range = {}) {
+    auto req = request_head(ep, verb, content_length, content_type, range);
     http::request_serializer<http::empty_body> serializer(req);
     beast::error_code ec;
     expire(c);
@@ -542,7 +549,8 @@ struct Client::Impl {
     const std::span<std::byte> dest = *job.dest;
     auto wrong_size = [&](const std::string& got) {
       c.reset();
-      return Error(Code::corrupt, job.verb + " " + url + ": " + got + ", but the weights manifest gives this shard " +
+      return Error(Code::corrupt, job.verb + " " + url + ": " + got + ", but " +
+                                      (job.range_first ? "the byte range asked is " : "the weights manifest gives this shard ") +
                                       std::to_string(dest.size()) + " bytes");
     };
     if (parser.is_done()) {
@@ -568,6 +576,9 @@ struct Client::Impl {
     ResponseHead head;
     if (job.mode == Mode::upload) {
       head = co_await exchange(s, c, ep, url, job.verb, parser, job.layout->content_length, job.layout->content_type, &job);
+    } else if (job.range_first) {
+      const std::string range = byte_range_request(*job.range_first, *job.range_first + job.dest->size() - 1);
+      head = co_await exchange(s, c, ep, url, job.verb, parser, std::nullopt, {}, nullptr, range);
     } else {
       head = co_await exchange(s, c, ep, url, job.verb, parser);
     }
@@ -576,6 +587,25 @@ struct Client::Impl {
     if (job.mode == Mode::upload && !job.body_complete) keep = false;  // the rest of the body was never sent
 
     if (disposition == Disposition::success && job.mode == Mode::shard) {
+      if (job.range_first) {
+        // A window of a big shard: only a 206 for exactly the bytes asked will do. A 200 is the
+        // whole shard (the server ignored the Range), which would not fit the window.
+        const std::uint64_t first = *job.range_first;
+        const std::uint64_t last = first + job.dest->size() - 1;
+        if (head.status != 206) {
+          c.reset();
+          throw Error(Code::unavailable, job.verb + " " + url + " with Range: " + byte_range_request(first, last) +
+                                             " was answered " + std::to_string(head.status) +
+                                             " instead of 206 Partial Content: the server did not honour the byte "
+                                             "range it advertised (Accept-Ranges: bytes)");
+        }
+        if (auto problem = content_range_problem(head.content_range, first, last, job.range_total)) {
+          c.reset();
+          throw Error(Code::corrupt, job.verb + " " + url + " (bytes " + std::to_string(first) + "-" +
+                                         std::to_string(last) + " of " + std::to_string(job.range_total) + "): " +
+                                         *problem + "; the shard may have changed while it was being copied");
+        }
+      }
       if (auto problem = shard_head_problem(head, job.max_bytes)) {
         c.reset();
         throw Error(Code::corrupt, job.verb + " " + url + ": " + *problem);
@@ -834,6 +864,29 @@ void Client::fetch_shard_into(const std::string& url, std::span<std::byte> dest)
   job.max_bytes = dest.size();
   job.dest = dest;
   impl_->run_batch({[this, &job, url]() -> awaitable<void> { co_await impl_->perform(impl_->connection(0), url, job); }});
+}
+
+void Client::fetch_range_into(const std::string& url, std::uint64_t first, std::uint64_t shard_size,
+                              std::span<std::byte> dest) {
+  if (dest.empty() || first + dest.size() > shard_size) {
+    throw Error(Code::internal, "bytes " + std::to_string(first) + " to " + std::to_string(first + dest.size()) +
+                                    " asked of " + url + ", a shard of " + std::to_string(shard_size) + " bytes");
+  }
+  Impl::Job job;
+  job.mode = Impl::Mode::shard;
+  job.verb = impl_->method;
+  job.max_bytes = dest.size();
+  job.dest = dest;
+  job.range_first = first;
+  job.range_total = shard_size;
+  try {
+    impl_->run_batch({[this, &job, url]() -> awaitable<void> { co_await impl_->perform(impl_->connection(0), url, job); }});
+  } catch (const Error& e) {
+    // Every failure of a window names the bytes it was after (timeouts, truncation, statuses).
+    const std::string range = byte_range_request(first, first + dest.size() - 1);
+    if (std::string(e.what()).find(range) != std::string::npos) throw;
+    throw Error(e.code(), std::string(e.what()) + " (Range: " + range + " of " + std::to_string(shard_size) + " bytes)");
+  }
 }
 
 namespace {

@@ -103,6 +103,12 @@ class Client {
   // fetch_shards; throws sdk::Error naming the URL.
   void fetch_shard_into(const std::string& url, std::span<std::byte> dest);
 
+  // Bytes first..first+dest.size()-1 of a shard of shard_size bytes, read into `dest` with a
+  // Range request (a streamed load reads a big shard in windows). Only a 206 whose
+  // Content-Range is exactly those bytes of shard_size is accepted; a 200 (the server ignored
+  // the range) fails. Otherwise as fetch_shard_into; errors name the URL and the range.
+  void fetch_range_into(const std::string& url, std::uint64_t first, std::uint64_t shard_size, std::span<std::byte> dest);
+
   // One upload: `layout.head`, then the weight bytes, then `layout.tail`, with Content-Length
   // known up front. Returns the server's response (any status).
   TextResponse upload(const std::string& url, const std::string& method, const MultipartLayout& layout,

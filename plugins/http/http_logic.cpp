@@ -8,6 +8,7 @@
 #include <boost/url/url.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <random>
 
@@ -345,6 +346,55 @@ std::optional<std::string> shard_head_problem(const ResponseHead& head, std::opt
            " bytes (Content-Length), more than the manifest leaves for this shard (" + std::to_string(*max_bytes) +
            " bytes)";
   }
+  return std::nullopt;
+}
+
+namespace {
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+}  // namespace
+
+bool offers_byte_ranges(std::string_view accept_ranges) {
+  while (!accept_ranges.empty()) {
+    const auto comma = accept_ranges.find(',');
+    if (equals_ignoring_case(trimmed(accept_ranges.substr(0, comma)), "bytes")) return true;
+    if (comma == std::string_view::npos) break;
+    accept_ranges.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string byte_range_request(std::uint64_t first, std::uint64_t last) {
+  return "bytes=" + std::to_string(first) + "-" + std::to_string(last);
+}
+
+std::optional<std::string> content_range_problem(std::string_view content_range, std::uint64_t first,
+                                                 std::uint64_t last, std::uint64_t total) {
+  const std::string expected = "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(total);
+  const std::string_view given = trimmed(content_range);
+  auto wrong = [&] {
+    return std::optional<std::string>("the Content-Range is '" + body_snippet(given, 80) + "', not '" + expected + "'");
+  };
+  if (given.empty()) return "the response has no Content-Range (expected '" + expected + "')";
+  // RFC 9110 §14.4: "bytes" SP first "-" last "/" (complete-length / "*"); the unit is case-insensitive.
+  const auto space = given.find(' ');
+  if (space == std::string_view::npos || !equals_ignoring_case(given.substr(0, space), "bytes")) return wrong();
+  const std::string_view rest = trimmed(given.substr(space + 1));
+  const auto dash = rest.find('-');
+  const auto slash = rest.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) return wrong();
+  const auto a = parse_unsigned(rest.substr(0, dash));
+  const auto b = parse_unsigned(rest.substr(dash + 1, slash - dash - 1));
+  const auto t = parse_unsigned(rest.substr(slash + 1));
+  if (a != first || b != last || t != total) return wrong();
   return std::nullopt;
 }
 

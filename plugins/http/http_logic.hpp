@@ -90,6 +90,8 @@ struct ResponseHead {
   std::string location;
   std::string retry_after;
   std::string date;  // the Date header as sent (RFC 9110 IMF-fixdate), or empty
+  bool accepts_byte_ranges = false;  // Accept-Ranges lists "bytes"
+  std::string content_range;         // the Content-Range header as sent, or empty
 };
 
 enum class Disposition {
@@ -111,6 +113,20 @@ std::string body_snippet(std::string_view body, std::size_t max_chars = 200);
 // bytes were expected (a web app's catch-all route), or a declared length that cannot fit the
 // manifest's group. `max_bytes` is the most the shard may hold (nullopt: no bound).
 std::optional<std::string> shard_head_problem(const ResponseHead& head, std::optional<std::uint64_t> max_bytes);
+
+// ---- byte ranges (a big shard read in windows by a streamed load) -----------------------------
+
+// Whether an Accept-Ranges value offers byte ranges: a comma-separated token list holding
+// "bytes" (any case); "none" or an absent header does not.
+bool offers_byte_ranges(std::string_view accept_ranges);
+
+// The Range request value for bytes first..last (inclusive): "bytes=first-last".
+std::string byte_range_request(std::uint64_t first, std::uint64_t last);
+
+// Why a 206's Content-Range is not exactly "bytes first-last/total" (nullopt when it is). The
+// total must be given: it is what shows the shard still has the size it had at the load.
+std::optional<std::string> content_range_problem(std::string_view content_range, std::uint64_t first,
+                                                 std::uint64_t last, std::uint64_t total);
 
 // Backoff before retry `attempt` (1-based): Retry-After seconds when given and at most 30 s,
 // else retry_delay * 2^(attempt-1), capped at 10 s.

@@ -22,6 +22,16 @@ using sdk::Error;
 // below it); the limit keeps a misconfigured server from filling memory.
 constexpr std::uint64_t kModelJsonLimit = 512ull * 1024 * 1024;
 
+// How much of a shard one part of a streamed load covers when the server serves byte ranges: a
+// copy then holds one window, not a whole 1 GiB weights.bin (the same size as file://'s windows).
+constexpr std::uint64_t kWindowBytes = 16u << 20;
+
+// What a streamed load knows of each shard before reading it.
+struct DeferredLayout {
+  std::vector<std::uint64_t> sizes;
+  std::vector<bool> ranges;  // the server advertised byte ranges for it (asked only of big shards)
+};
+
 Code code_for_status(unsigned status) {
   if (status == 404 || status == 410) return Code::not_found;
   if (status == 401 || status == 403) return Code::permission_denied;
@@ -144,8 +154,8 @@ class HttpHandler final : public sdk::Handler {
   bool append_deferred_shards(sdk::LoadSink& sink, Client& client, const std::string& method,
                               const std::string& model_json_date, const ManifestLayout& layout,
                               const std::vector<std::string>& urls) const {
-    const std::optional<std::vector<std::uint64_t>> sizes = shard_sizes(client, layout, urls);
-    if (!sizes) return false;
+    const std::optional<DeferredLayout> shards = deferred_layout(client, layout, urls);
+    if (!shards) return false;
     Headers fill_headers = headers_;
     const bool caller_set_it = std::any_of(fill_headers.begin(), fill_headers.end(), [](const auto& h) {
       return h.first.size() == 19 && std::equal(h.first.begin(), h.first.end(), "if-unmodified-since",
@@ -154,7 +164,18 @@ class HttpHandler final : public sdk::Handler {
     if (!model_json_date.empty() && !caller_set_it) fill_headers.emplace_back("If-Unmodified-Since", model_json_date);
     auto fills = std::make_shared<Client>(settings_, method, std::move(fill_headers), ClientHooks{});
     for (std::size_t i = 0; i < urls.size(); ++i) {
-      sink.append_deferred((*sizes)[i], [fills, url = urls[i]](std::span<std::byte> dest) { fills->fetch_shard_into(url, dest); });
+      // Copies keep the stored layout (one big weights.bin stays one) whatever the parts are.
+      sink.begin_shard();
+      const std::uint64_t size = shards->sizes[i];
+      if (!shards->ranges[i] || size <= kWindowBytes) {
+        sink.append_deferred(size, [fills, url = urls[i]](std::span<std::byte> dest) { fills->fetch_shard_into(url, dest); });
+        continue;
+      }
+      for (std::uint64_t first = 0; first < size; first += kWindowBytes) {
+        sink.append_deferred(std::min(kWindowBytes, size - first), [fills, url = urls[i], first, size](std::span<std::byte> dest) {
+          fills->fetch_range_into(url, first, size, dest);
+        });
+      }
     }
     return true;
   }
@@ -163,38 +184,58 @@ class HttpHandler final : public sdk::Handler {
   // of a group split in several files (converter output, 4 MB each) are asked with HEAD, and
   // their sizes must add up to the group's. Any doubt (no Content-Length, an error status, a
   // mismatch) gives nullopt: the parallel load then reads the shards and reports what is wrong.
-  std::optional<std::vector<std::uint64_t>> shard_sizes(Client& client, const ManifestLayout& layout,
-                                                        const std::vector<std::string>& urls) const {
+  // A shard bigger than one window is asked with HEAD too (in the same batch), for its
+  // Accept-Ranges; if that HEAD fails, the shard is simply read whole.
+  std::optional<DeferredLayout> deferred_layout(Client& client, const ManifestLayout& layout,
+                                                const std::vector<std::string>& urls) const {
     std::vector<std::size_t> shards_in_group(layout.group_bytes.size(), 0);
     for (std::size_t g : layout.group_of_shard) ++shards_in_group[g];
-    std::vector<std::uint64_t> sizes(urls.size(), 0);
-    std::vector<std::size_t> asked;
+    DeferredLayout out;
+    out.sizes.assign(urls.size(), 0);
+    out.ranges.assign(urls.size(), false);
+    std::vector<std::size_t> asked;       // shards whose size only HEAD tells
+    std::vector<std::size_t> big_alone;   // known size above a window: HEAD for Accept-Ranges
     for (std::size_t i = 0; i < urls.size(); ++i) {
       const std::size_t g = layout.group_of_shard[i];
       if (!layout.group_bytes[g]) return std::nullopt;
       if (shards_in_group[g] == 1) {
-        sizes[i] = *layout.group_bytes[g];
+        out.sizes[i] = *layout.group_bytes[g];
+        if (out.sizes[i] > kWindowBytes) big_alone.push_back(i);
       } else {
         asked.push_back(i);
       }
     }
-    if (asked.empty()) return sizes;
+    if (asked.empty() && big_alone.empty()) return out;
     std::vector<std::string> head_urls;
     for (std::size_t i : asked) head_urls.push_back(urls[i]);
+    for (std::size_t i : big_alone) head_urls.push_back(urls[i]);
     std::vector<TextResponse> heads;
     try {
       heads = client.fetch_heads(head_urls);
     } catch (const Error& e) {
       if (e.code() == Code::cancelled) throw;
-      return std::nullopt;
+      if (!asked.empty()) return std::nullopt;
+      return out;  // sizes known from the manifest; each big shard is then one part
     }
+    auto usable = [](const ResponseHead& head) {
+      return classify(head.status) == Disposition::success && !head.chunked && head.content_length.has_value();
+    };
     for (std::size_t k = 0; k < asked.size(); ++k) {
       const ResponseHead& head = heads[k].head;
-      if (classify(head.status) != Disposition::success || head.chunked || !head.content_length) return std::nullopt;
-      sizes[asked[k]] = *head.content_length;
+      if (!usable(head)) return std::nullopt;
+      out.sizes[asked[k]] = *head.content_length;
     }
-    if (group_size_problem(layout, urls, sizes)) return std::nullopt;
-    return sizes;
+    if (group_size_problem(layout, urls, out.sizes)) return std::nullopt;
+    for (std::size_t k = 0; k < asked.size(); ++k) {
+      out.ranges[asked[k]] = heads[k].head.accepts_byte_ranges;
+    }
+    for (std::size_t k = 0; k < big_alone.size(); ++k) {
+      const ResponseHead& head = heads[asked.size() + k].head;
+      // Windows only when the server holds the size the manifest gives; otherwise the whole
+      // shard is asked for, and its fill reports the mismatch.
+      out.ranges[big_alone[k]] = usable(head) && head.accepts_byte_ranges && *head.content_length == out.sizes[big_alone[k]];
+    }
+    return out;
   }
 
   void save_model(const sdk::ArtifactsView& artifacts, sdk::SaveResult& result) {

@@ -258,6 +258,26 @@ BOOST_AUTO_TEST_CASE(layout_like_undici) {
   BOOST_TEST(t.content_length == (t.head + t.tail).size());
 }
 
+BOOST_AUTO_TEST_CASE(byte_ranges_are_offered_and_checked_exactly) {
+  BOOST_TEST(offers_byte_ranges("bytes"));
+  BOOST_TEST(offers_byte_ranges(" Bytes "));
+  BOOST_TEST(offers_byte_ranges("other, bytes"));
+  BOOST_TEST(!offers_byte_ranges("none"));
+  BOOST_TEST(!offers_byte_ranges(""));
+  BOOST_TEST(!offers_byte_ranges("bytesx"));
+  BOOST_TEST(byte_range_request(16, 31) == "bytes=16-31");
+
+  BOOST_TEST(!content_range_problem("bytes 16-31/40", 16, 31, 40));
+  BOOST_TEST(!content_range_problem("BYTES  16-31/40 ", 16, 31, 40));
+  for (const char* bad : {"bytes 16-31/41", "bytes 15-31/40", "bytes 16-30/40", "bytes 16-31/*", "bytes */40",
+                          "items 16-31/40", "bytes 16-31", "bytes=16-31/40"}) {
+    auto problem = content_range_problem(bad, 16, 31, 40);
+    BOOST_REQUIRE_MESSAGE(problem.has_value(), bad);
+    BOOST_TEST(problem->find("bytes 16-31/40") != std::string::npos, *problem);
+  }
+  BOOST_TEST(content_range_problem("", 16, 31, 40)->find("no Content-Range") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(boundaries_are_random) {
   const std::string a = random_boundary(), b = random_boundary();
   BOOST_TEST(a != b);

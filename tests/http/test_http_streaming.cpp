@@ -6,6 +6,7 @@
 
 #include <modelport/error.hpp>
 #include <modelport/model_json.hpp>
+#include <modelport/model_management.hpp>
 #include <modelport/plugins.hpp>
 #include <modelport/weight_stream.hpp>
 
@@ -25,6 +26,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <random>
 #include <thread>
 
 namespace bj = boost::json;
@@ -248,6 +250,67 @@ struct ShardServer {
     int n = 0;
     for (const auto& f : sharded().order) n += gets(f);
     return n;
+  }
+};
+
+// A model whose weights are one shard ("weights.bin", the tfjs-node layout) of `bytes` bytes.
+std::string one_shard_model_json(std::uint64_t bytes) {
+  return R"({"modelTopology":{"class_name":"Sequential","config":{}},"format":"layers-model","generatedBy":"test",)"
+         R"("convertedBy":null,"weightsManifest":[{"paths":["weights.bin"],)"
+         R"("weights":[{"name":"a","shape":[)" +
+         std::to_string(bytes / 4) + R"(],"dtype":"float32"}]}]})";
+}
+
+// Pseudo-random bytes: a window read from the wrong offset cannot match by accident.
+std::string random_bytes(std::size_t n) {
+  std::mt19937 gen(20261129);
+  std::string out(n, '\0');
+  for (auto& c : out) c = static_cast<char>(gen() & 0xff);
+  return out;
+}
+
+// Serves one_shard_model_json(shard.size()) and the shard under /big/. `ranges`:
+//  "none": no Accept-Ranges anywhere, every GET answered 200 with the whole shard;
+//  "ignored": HEAD advertises Accept-Ranges: bytes, but a Range GET still gets 200 and the shard;
+//  "wrong total": Accept-Ranges: bytes, and a 206 for the bytes asked whose Content-Range gives
+//  a total one byte larger (the shard grew since the load).
+struct BigShardServer {
+  std::string shard;
+  std::string ranges;
+  ScriptedServer server{[this](int fd, const Request& r) { return answer(fd, r); }};
+  BigShardServer(std::string bytes, std::string how) : shard(std::move(bytes)), ranges(std::move(how)) {}
+
+  bool answer(int fd, const Request& r) {
+    if (r.target == "/big/model.json") {
+      return respond(fd, 200, "OK", {{"Content-Type", "application/json"}}, one_shard_model_json(shard.size()));
+    }
+    if (r.target != "/big/weights.bin") return respond(fd, 404, "Not Found", {}, "no");
+    std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/octet-stream"}};
+    if (ranges != "none") headers.emplace_back("Accept-Ranges", "bytes");
+    if (r.method == "HEAD") {
+      headers.emplace_back("Content-Length", std::to_string(shard.size()));
+      return respond(fd, 200, "OK", headers, "");
+    }
+    auto range = r.headers.find("range");
+    if (ranges == "wrong total" && range != r.headers.end()) {
+      const std::string spec = range->second.substr(6);  // "bytes=a-b"
+      const std::uint64_t a = std::stoull(spec.substr(0, spec.find('-')));
+      const std::uint64_t b = std::stoull(spec.substr(spec.find('-') + 1));
+      headers.emplace_back("Content-Range", "bytes " + std::to_string(a) + "-" + std::to_string(b) + "/" +
+                                                std::to_string(shard.size() + 1));
+      return respond(fd, 206, "Partial Content", headers, std::string_view(shard).substr(a, b - a + 1));
+    }
+    return respond(fd, 200, "OK", headers, shard);
+  }
+  std::vector<std::string> ranges_asked() const {
+    std::vector<std::string> out;
+    for (const auto& r : server.requests()) {
+      if (r.method == "GET" && r.target == "/big/weights.bin") {
+        auto it = r.headers.find("range");
+        out.push_back(it == r.headers.end() ? "" : it->second);
+      }
+    }
+    return out;
   }
 };
 
@@ -584,6 +647,74 @@ BOOST_AUTO_TEST_CASE(a_shard_rewritten_after_the_load_is_not_mixed_in) {
   BOOST_TEST(contains(e, "http://127.0.0.1:" + std::to_string(nginx.port()) + "/m/group1-shard2of3.bin"));
   BOOST_TEST(contains(e, "412"));
   BOOST_TEST(contains(e, "changed while it was being copied"));
+}
+
+BOOST_AUTO_TEST_CASE(a_big_shard_from_nginx_streams_in_windows_and_keeps_its_layout) {
+  // 40 MiB in one weights.bin, served by nginx (Accept-Ranges: bytes): parts of 16 MiB read
+  // with Range requests, and a copy that still sees (and writes) one shard.
+  TempDir dir;
+  const fs::path root = dir.path() / "www";
+  fs::create_directories(root / "m");
+  const std::string shard = random_bytes(40u << 20);
+  std::ofstream(root / "m/model.json", std::ios::binary) << one_shard_model_json(shard.size());
+  std::ofstream(root / "m/weights.bin", std::ios::binary) << shard;
+  Nginx nginx(dir.path() / "nginx", root);
+  const std::string url = "http://127.0.0.1:" + std::to_string(nginx.port()) + "/m/model.json";
+
+  StreamedModel model = load_handler(url)->load_streamed();
+  BOOST_REQUIRE(model.weights);
+  BOOST_TEST((model.weights->part_sizes() == std::vector<std::uint64_t>{16u << 20, 16u << 20, 8u << 20}));
+  BOOST_TEST((model.weights->shard_sizes() == std::vector<std::uint64_t>{40u << 20}));
+  std::string joined;
+  for (const auto& part : drain_parts(*model.weights)) joined += part;
+  BOOST_TEST((joined == shard));
+
+  // A copy keeping the layout writes one weights.bin with the same bytes, not 16 MiB shards.
+  SaveOptions keep;
+  keep.keep_shard_layout = true;
+  const fs::path copy = dir.path() / "copy";
+  copy_model(url, "file://" + copy.string(), {}, keep, env().routers);
+  const auto files = files_under(copy);
+  BOOST_TEST((files == std::vector<std::string>{"model.json", "weights.bin"}));
+  BOOST_TEST((read_file(copy / "weights.bin") == shard));
+}
+
+BOOST_AUTO_TEST_CASE(a_big_shard_without_accept_ranges_stays_one_part) {
+  BigShardServer s(random_bytes(20u << 20), "none");
+  StreamedModel model = load_handler(s.server.url("/big/model.json"))->load_streamed();
+  BOOST_REQUIRE(model.weights);
+  BOOST_TEST((model.weights->part_sizes() == std::vector<std::uint64_t>{20u << 20}));
+  BOOST_TEST((model.weights->shard_sizes() == std::vector<std::uint64_t>{20u << 20}));
+  const auto parts = drain_parts(*model.weights);
+  BOOST_REQUIRE(parts.size() == 1u);
+  BOOST_TEST((parts[0] == s.shard));
+  BOOST_TEST((s.ranges_asked() == std::vector<std::string>{""}));  // one plain GET
+}
+
+BOOST_AUTO_TEST_CASE(a_200_to_a_range_request_fails_the_fill_naming_the_url) {
+  BigShardServer s(random_bytes(20u << 20), "ignored");
+  StreamedModel model = load_handler(s.server.url("/big/model.json"), quick_retries())->load_streamed();
+  BOOST_REQUIRE(model.weights);
+  BOOST_TEST((model.weights->part_sizes() == std::vector<std::uint64_t>{16u << 20, 4u << 20}));
+  ErrorCode code{};
+  const std::string e = error_message_of([&] { model.weights->next(); }, &code);
+  BOOST_TEST(contains(e, s.server.url("/big/weights.bin")));
+  BOOST_TEST(contains(e, "bytes=0-16777215"));
+  BOOST_TEST(contains(e, "answered 200 instead of 206"));
+  BOOST_TEST((code == ErrorCode::unavailable));
+  BOOST_TEST((s.ranges_asked() == std::vector<std::string>{"bytes=0-16777215"}));  // not retried
+}
+
+BOOST_AUTO_TEST_CASE(a_206_for_a_shard_of_another_size_fails_the_fill) {
+  BigShardServer s(random_bytes(20u << 20), "wrong total");
+  StreamedModel model = load_handler(s.server.url("/big/model.json"), quick_retries())->load_streamed();
+  BOOST_REQUIRE(model.weights);
+  ErrorCode code{};
+  const std::string e = error_message_of([&] { model.weights->next(); }, &code);
+  BOOST_TEST(contains(e, s.server.url("/big/weights.bin")));
+  BOOST_TEST(contains(e, "bytes 0-16777215/20971521"));
+  BOOST_TEST(contains(e, "changed while it was being copied"));
+  BOOST_TEST((code == ErrorCode::corrupt));
 }
 
 BOOST_AUTO_TEST_CASE(https_streamed_save_and_load) {
