@@ -252,16 +252,33 @@ void* load_append_weights_alloc(modelport_load_sink* sink, size_t size, modelpor
   return where;
 }
 
-// Queues a deferred shard of a streamed load; the core owns `context` from here on.
-void append_deferred(modelport_load_sink* sink, std::shared_ptr<detail::DeferredShard> shard, uint64_t size,
-                     void (*release)(void*), void* context) {
+// Queues a deferred shard of a streamed load, or, in an ordinary load, reads it now. The core
+// owns `context` once this returns OK; on failure it stays the plugin's to release.
+int append_deferred(modelport_load_sink* sink, std::shared_ptr<detail::DeferredShard> shard, uint64_t size,
+                    void (*release)(void*), void* context, modelport_status* status) {
   shard->release = release;
   shard->context = context;
   shard->pin = sink->pin;
+  if (!sink->allow_deferred) {
+    Buffer bytes;
+    int code = shard->read(size, status, bytes);
+    if (code != MODELPORT_OK) {
+      if (status && !status->message.empty() && sink->first_error.empty()) sink->first_error = status->message;
+      return code;
+    }
+    if (bytes.size() != size) {
+      throw Error(ErrorCode::corrupt, "a deferred weight shard produced " + std::to_string(bytes.size()) +
+                                          " bytes, not the announced " + std::to_string(size));
+    }
+    append_bytes(sink, std::move(bytes));
+    shard->armed = true;  // read and kept: the context goes back to the plugin with `shard`, now
+    return MODELPORT_OK;
+  }
   sink->stream_parts.push_back({Buffer(), shard, size});
   shard->armed = true;  // only now: had the push failed, the plugin would release it itself
   count_in_shard(sink, size);
   sink->has_weights = true;
+  return MODELPORT_OK;
 }
 
 int load_deferred_allowed(modelport_load_sink* sink) { return sink && sink->allow_deferred ? 1 : 0; }
@@ -271,31 +288,9 @@ int load_append_weights_deferred(modelport_load_sink* sink, uint64_t size,
                                  void* context, modelport_status* status) {
   if (!sink || !fill) return set_status(status, MODELPORT_INVALID_ARGUMENT, "a deferred weight shard needs a fill function");
   return guarded(status, &sink->first_error, [&] {
-    if (!sink->allow_deferred) {
-      // An ordinary load: read the shard now. On failure the context stays the plugin's.
-      if (size > SIZE_MAX) throw Error(ErrorCode::invalid_argument, "a weight shard is larger than this process can address");
-      BufferBuilder builder(static_cast<std::size_t>(size));
-      int code = fill(context, builder.data().data(), size, status);
-      if (code != MODELPORT_OK) {
-        if (status && !status->message.empty() && sink->first_error.empty()) sink->first_error = status->message;
-        return code;
-      }
-      append_bytes(sink, std::move(builder).finish());
-      if (release) release(context);
-      return MODELPORT_OK;
-    }
     auto shard = std::make_shared<detail::DeferredShard>();
     shard->fill = fill;
-    append_deferred(sink, std::move(shard), size, release, context);
-    return MODELPORT_OK;
-  });
-}
-
-// The bytes a deferred shard's produce() lends, as a Buffer whose release hands them back.
-Buffer lent_bytes(const modelport_span& out, void (*bytes_release)(void*), void* bytes_context,
-                  std::shared_ptr<const void> pin) {
-  return Buffer::external(out.data, out.size, [bytes_release, bytes_context, pin] {
-    if (bytes_release) bytes_release(bytes_context);
+    return append_deferred(sink, std::move(shard), size, release, context, status);
   });
 }
 
@@ -304,28 +299,9 @@ int load_append_weights_deferred_owned(modelport_load_sink* sink, uint64_t size,
                                        void (*release)(void*), void* context, modelport_status* status) {
   if (!sink || !produce) return set_status(status, MODELPORT_INVALID_ARGUMENT, "a deferred weight shard needs a produce function");
   return guarded(status, &sink->first_error, [&] {
-    if (!sink->allow_deferred) {
-      modelport_span out{};
-      void (*bytes_release)(void*) = nullptr;
-      void* bytes_context = nullptr;
-      int code = produce(context, &out, &bytes_release, &bytes_context, status);
-      if (code != MODELPORT_OK) {
-        if (status && !status->message.empty() && sink->first_error.empty()) sink->first_error = status->message;
-        return code;
-      }
-      Buffer bytes = lent_bytes(out, bytes_release, bytes_context, sink->pin);
-      if (bytes.size() != size) {
-        throw Error(ErrorCode::corrupt, "a deferred weight shard produced " + std::to_string(bytes.size()) +
-                                            " bytes, not the announced " + std::to_string(size));
-      }
-      append_bytes(sink, std::move(bytes));
-      if (release) release(context);
-      return MODELPORT_OK;
-    }
     auto shard = std::make_shared<detail::DeferredShard>();
     shard->produce = produce;
-    append_deferred(sink, std::move(shard), size, release, context);
-    return MODELPORT_OK;
+    return append_deferred(sink, std::move(shard), size, release, context, status);
   });
 }
 
@@ -450,6 +426,25 @@ ModelArtifactsInfo info_from_c(const modelport_model_info& c) {
   info.weight_specs_bytes = count(c.weight_specs_bytes);
   info.weight_data_bytes = count(c.weight_data_bytes);
   return info;
+}
+
+int DeferredShard::read(std::uint64_t size, modelport_status* status, Buffer& out) const {
+  if (produce) {
+    modelport_span lent{};
+    void (*bytes_release)(void*) = nullptr;
+    void* bytes_context = nullptr;
+    int code = produce(context, &lent, &bytes_release, &bytes_context, status);
+    if (code != MODELPORT_OK) return code;
+    out = Buffer::external(lent.data, lent.size, [bytes_release, bytes_context, pin = pin] {
+      if (bytes_release) bytes_release(bytes_context);
+    });
+    return MODELPORT_OK;
+  }
+  if (size > SIZE_MAX) throw Error(ErrorCode::corrupt, "a weight shard is larger than this process can address");
+  BufferBuilder builder(static_cast<std::size_t>(size));
+  int code = fill(context, builder.data().data(), size, status);
+  if (code == MODELPORT_OK) out = std::move(builder).finish();
+  return code;
 }
 
 void fill_view(const ModelArtifacts& a, ArtifactsViewStorage& storage) {

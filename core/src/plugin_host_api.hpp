@@ -43,6 +43,9 @@ struct DeferredShard {
   ~DeferredShard() {
     if (armed && release) release(context);
   }
+  // The shard's `size` bytes: filled into a fresh buffer, or lent by produce (released through
+  // the plugin's hook). A failure returns the plugin's code with `status` set; `out` is left.
+  int read(std::uint64_t size, modelport_status* status, Buffer& out) const;
 };
 
 // One piece of a streamed load's weights: bytes in hand, or a deferred shard.

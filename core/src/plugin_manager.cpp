@@ -187,34 +187,18 @@ class PluginWeightStream final : public WeightStream {
   Buffer read_part(std::size_t index) override {
     detail::StreamPart part = std::move(parts_[index]);
     if (!part.deferred) return std::move(part.bytes);
-    const std::string what = "read weight shard " + std::to_string(index + 1) + " of '" + url_ + "'";
     modelport_status status;
-    if (part.deferred->produce) {
-      modelport_span out{};
-      void (*bytes_release)(void*) = nullptr;
-      void* bytes_context = nullptr;
-      int code = MODELPORT_OK;
-      {
-        PluginCallGuard guard(*plugin_, url_);
-        code = part.deferred->produce(part.deferred->context, &out, &bytes_release, &bytes_context, &status);
-      }
-      part.deferred.reset();
-      if (code != MODELPORT_OK) throw_call_failure(*plugin_, code, status, {}, what);
-      std::shared_ptr<const void> pin(plugin_, plugin_.get());
-      return Buffer::external(out.data, out.size, [bytes_release, bytes_context, pin] {
-        if (bytes_release) bytes_release(bytes_context);
-      });
-    }
-    if (part.size > SIZE_MAX) throw Error(ErrorCode::corrupt, "'" + url_ + "': a weight shard is larger than memory can address");
-    BufferBuilder builder(static_cast<std::size_t>(part.size));
+    Buffer bytes;
     int code = MODELPORT_OK;
     {
       PluginCallGuard guard(*plugin_, url_);
-      code = part.deferred->fill(part.deferred->context, builder.data().data(), part.size, &status);
+      code = part.deferred->read(part.size, &status, bytes);
     }
     part.deferred.reset();  // releases the plugin's context now, not at the end of the copy
-    if (code != MODELPORT_OK) throw_call_failure(*plugin_, code, status, {}, what);
-    return std::move(builder).finish();
+    if (code != MODELPORT_OK) {
+      throw_call_failure(*plugin_, code, status, {}, "read weight shard " + std::to_string(index + 1) + " of '" + url_ + "'");
+    }
+    return bytes;
   }
 
  private:

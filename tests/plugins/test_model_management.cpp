@@ -14,6 +14,7 @@
 #include <modelport/model_management.hpp>
 #include <modelport/plugins.hpp>
 #include <modelport/router_registry.hpp>
+#include <modelport/weight_stream.hpp>
 
 #include <cstring>
 #include <map>
@@ -471,6 +472,42 @@ BOOST_AUTO_TEST_CASE(a_move_from_a_scheme_without_a_manager_fails_before_writing
   BOOST_TEST(e.code() == ErrorCode::not_found);
   BOOST_TEST(message_of(e) == "Cannot find model manager for scheme 'ro'");
   BOOST_TEST(!written);
+}
+
+// A plugin whose loads append deferred pieces (ABI 1.1: one filled, one lent, one stored shard):
+// an ordinary load reads them at once, a streamed load when asked; copies and moves go through
+// them; a fill that fails names the model in either case.
+BOOST_AUTO_TEST_CASE(deferred_pieces_in_ordinary_and_streamed_loads) {
+  Stores s;
+  s.manager.load_plugin(MPFX_DEFERRED);
+  const ModelArtifacts a = model_tsd(4096);
+  s.save("deferred://m", a);
+
+  ModelArtifacts whole = s.load("deferred://m");
+  BOOST_TEST(same_model(a, whole));
+  BOOST_TEST(whole.weight_data->buffers().size() == 2u);
+
+  auto found = s.routers.get_load_handlers("deferred://m");
+  BOOST_TEST_REQUIRE(found.size() == 1u);
+  StreamedModel streamed = found[0].handler->load_streamed();
+  BOOST_TEST_REQUIRE(streamed.weights);
+  BOOST_TEST((streamed.weights->part_sizes() == std::vector<std::uint64_t>{2048, 2048}));
+  BOOST_TEST((streamed.weights->shard_sizes() == std::vector<std::uint64_t>{4096}));
+  streamed.artifacts.weight_data = drain(*streamed.weights);
+  BOOST_TEST(same_model(a, streamed.artifacts));
+
+  copy_model("deferred://m", "memstore://copied", {}, {}, s.routers);
+  BOOST_TEST(same_model(a, s.load("memstore://copied")));
+  move_model("memstore://copied", "deferred://moved", {}, {}, s.routers, s.stores);
+  BOOST_TEST(same_model(a, s.load("deferred://moved")));
+
+  s.save("deferred://broken", a);
+  Error ordinary = error_of([&] { s.load("deferred://broken"); });
+  BOOST_TEST(ordinary.code() == ErrorCode::unavailable);
+  BOOST_TEST(contains(message_of(ordinary), "the first piece of 'deferred://broken' cannot be read"), message_of(ordinary));
+  Error copied = error_of([&] { copy_model("deferred://broken", "memstore://never", {}, {}, s.routers); });
+  BOOST_TEST(contains(message_of(copied), "the first piece of 'deferred://broken' cannot be read"), message_of(copied));
+  BOOST_TEST(!s.list_all().count("memstore://never"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
