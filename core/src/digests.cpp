@@ -61,7 +61,24 @@ std::uint64_t positive_option(const SaveOptions& options, std::string_view key) 
   return ec == std::errc() && end == text.data() + text.size() ? value : 0;
 }
 
+// How errors name the model: its URL, or "the model".
+std::string where_of(std::string_view source) {
+  return source.empty() ? std::string("the model") : "'" + std::string(source) + "'";
+}
+
+// A failing piece, as whole-model checks and streamed checks report it.
+Error mismatch_error(std::string_view source, const DigestMismatch& m, std::size_t failing = 1) {
+  std::string more = failing > 1 ? " (" + std::to_string(failing) + " shards fail in all)" : std::string();
+  return Error(ErrorCode::corrupt, where_of(source) + ": " + describe_piece(m) + " fails its SHA-256 check: recorded " +
+                                       m.recorded + ", computed " + m.actual + more);
+}
+
 }  // namespace
+
+Error digest_size_error(std::string_view source, std::uint64_t actual, std::uint64_t recorded) {
+  return Error(ErrorCode::corrupt, where_of(source) + " holds " + std::to_string(actual) +
+                                       " weight bytes but its SHA-256 digests were recorded over " + std::to_string(recorded));
+}
 
 WeightDigests compute_weight_digests(const WeightData& data, std::uint64_t chunk_bytes) {
   WeightDigests d;
@@ -146,20 +163,8 @@ bool verify_weight_digests(const ModelArtifacts& artifacts, std::string_view sou
   if (!digests) return false;
   const WeightData empty;
   DigestCheck check = check_weight_digests(*digests, artifacts.weight_data ? *artifacts.weight_data : empty);
-  const std::string where = source.empty() ? std::string("the model") : "'" + std::string(source) + "'";
-  if (!check.size_matches) {
-    throw Error(ErrorCode::corrupt, where + " holds " + std::to_string(check.actual_bytes) +
-                                        " weight bytes but its SHA-256 digests were recorded over " +
-                                        std::to_string(digests->weight_bytes));
-  }
-  if (!check.mismatches.empty()) {
-    const DigestMismatch& m = check.mismatches.front();
-    std::string more = check.mismatches.size() > 1
-                           ? " (" + std::to_string(check.mismatches.size()) + " shards fail in all)"
-                           : std::string();
-    throw Error(ErrorCode::corrupt, where + ": " + describe_piece(m) + " fails its SHA-256 check: recorded " + m.recorded +
-                                        ", computed " + m.actual + more);
-  }
+  if (!check.size_matches) throw digest_size_error(source, check.actual_bytes, digests->weight_bytes);
+  if (!check.mismatches.empty()) throw mismatch_error(source, check.mismatches.front(), check.mismatches.size());
   return true;
 }
 
@@ -196,12 +201,6 @@ std::uint64_t digest_chunk_bytes_for(const SaveOptions& options, std::optional<s
 
 namespace {
 
-std::string size_mismatch_message(std::string_view source, std::uint64_t actual, std::uint64_t recorded) {
-  const std::string where = source.empty() ? std::string("the model") : "'" + std::string(source) + "'";
-  return where + " holds " + std::to_string(actual) + " weight bytes but its SHA-256 digests were recorded over " +
-         std::to_string(recorded);
-}
-
 class DigestStream final : public WeightStream {
  public:
   DigestStream(std::unique_ptr<WeightStream> inner, std::uint64_t chunk_bytes, std::optional<WeightDigests> expected,
@@ -212,7 +211,7 @@ class DigestStream final : public WeightStream {
         source_(std::move(source)),
         computed_(std::move(computed)) {
     if (expected_ && expected_->weight_bytes != size()) {
-      throw Error(ErrorCode::corrupt, size_mismatch_message(source_, size(), expected_->weight_bytes));
+      throw digest_size_error(source_, size(), expected_->weight_bytes);
     }
     digests_.weight_bytes = size();
     digests_.chunk_bytes = expected_ ? expected_->chunk_bytes
@@ -243,10 +242,7 @@ class DigestStream final : public WeightStream {
     std::string actual = hasher_.hex();
     in_piece_ = 0;
     if (expected_ && expected_->sha256[index] != actual) {
-      DigestMismatch m{index, count_, digests_.offset(index), digests_.length(index), expected_->sha256[index], actual};
-      const std::string where = source_.empty() ? std::string("the model") : "'" + source_ + "'";
-      throw Error(ErrorCode::corrupt, where + ": " + describe_piece(m) + " fails its SHA-256 check: recorded " + m.recorded +
-                                          ", computed " + m.actual);
+      throw mismatch_error(source_, {index, count_, digests_.offset(index), digests_.length(index), expected_->sha256[index], actual});
     }
     digests_.sha256.push_back(std::move(actual));
     if (digests_.sha256.size() == count_) publish();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <stop_token>
 
 namespace modelport {
 
@@ -209,16 +210,15 @@ class CopyGuard final : public WeightStream {
             bool mismatch_means_changed)
       : WeightStream(inner->layout()),
         inner_(std::move(inner)),
-        load_(load),
-        save_(save),
+        cancels_{load.cancel, save.cancel},  // the tokens, not the options: they may be copies that go first
         source_(std::move(source)),
         mismatch_means_changed_(mismatch_means_changed) {}
 
  protected:
   Buffer read_part(std::size_t) override {
-    const std::string what = "copying '" + source_ + "'";
-    load_.throw_if_cancelled(what);
-    save_.throw_if_cancelled(what);
+    for (const std::stop_token& cancel : cancels_) {
+      if (cancel.stop_requested()) throw Error(ErrorCode::cancelled, "copying '" + source_ + "': cancelled");
+    }
     try {
       std::optional<Buffer> part = inner_->next();
       if (!part) throw Error(ErrorCode::internal, "'" + source_ + "': its weight stream ended early");
@@ -231,8 +231,7 @@ class CopyGuard final : public WeightStream {
 
  private:
   std::unique_ptr<WeightStream> inner_;
-  const CommonOptions& load_;
-  const CommonOptions& save_;
+  std::stop_token cancels_[2];
   std::string source_;
   bool mismatch_means_changed_;
 };
@@ -255,10 +254,7 @@ StreamedModel open_copy_source(IOHandler& handler, std::string_view source, cons
   std::optional<WeightDigests> recorded;
   if (carries && should_verify_digests(load_options)) recorded = recorded_weight_digests(model.artifacts, source);
   const bool verify = recorded.has_value();
-  if (verify && !model.weights && recorded->weight_bytes != 0) {
-    throw Error(ErrorCode::corrupt, "'" + src + "' holds no weight bytes but its SHA-256 digests were recorded over " +
-                                        std::to_string(recorded->weight_bytes));
-  }
+  if (verify && !model.weights && recorded->weight_bytes != 0) throw digest_size_error(source, 0, recorded->weight_bytes);
   const bool wanted = save_options.digests == DigestPolicy::record || (save_options.digests == DigestPolicy::keep && carries);
   std::optional<WeightDigests> record;
   bool second_pass = false;
@@ -296,6 +292,16 @@ StreamedModel open_copy_source(IOHandler& handler, std::string_view source, cons
   return model;
 }
 
+// Opens the source of a copy. When that teaches the save the source's shard size
+// (keep_shard_layout), the save handler is made again with it, so the plugin sees the option.
+StreamedModel open_copy(Handlers& h, std::string_view source, std::string_view destination, const LoadOptions& load_options,
+                        const SaveOptions& save_options, const RouterRegistry& routers) {
+  SaveOptions options = save_options;
+  StreamedModel model = open_copy_source(*h.load, source, load_options, options, routers);
+  if (options.plugin_options != save_options.plugin_options) h.save = one_save_handler(destination, options, routers);
+  return model;
+}
+
 }  // namespace
 
 bool same_model(const ModelArtifacts& a, const ModelArtifacts& b) {
@@ -328,12 +334,7 @@ bool same_model(const ModelArtifacts& a, const ModelArtifacts& b) {
 ModelArtifactsInfo copy_model(std::string_view source, std::string_view destination, const LoadOptions& load_options,
                               const SaveOptions& save_options, const RouterRegistry& routers) {
   Handlers h = find_handlers(source, destination, load_options, save_options, routers);
-  SaveOptions options = save_options;
-  StreamedModel model = open_copy_source(*h.load, source, load_options, options, routers);
-  if (options.plugin_options != save_options.plugin_options) {
-    // The shard size learnt from the source reaches the plugin with a handler made for it.
-    h.save = one_save_handler(destination, options, routers);
-  }
+  StreamedModel model = open_copy(h, source, destination, load_options, save_options, routers);
   std::unique_ptr<WeightStream> weights = read_ahead(std::move(model.weights));
   return h.save->save_streamed(model.artifacts, weights.get()).model_artifacts_info;
 }
@@ -345,11 +346,7 @@ ModelArtifactsInfo move_model(std::string_view source, std::string_view destinat
   // Find the source's manager before touching anything: a source that cannot be removed fails
   // the move up front instead of after a copy.
   std::shared_ptr<ModelStoreManager> source_manager = stores.manager_for(source);
-  SaveOptions options = save_options;
-  StreamedModel model = open_copy_source(*h.load, source, load_options, options, routers);
-  if (options.plugin_options != save_options.plugin_options) {
-    h.save = one_save_handler(destination, options, routers);
-  }
+  StreamedModel model = open_copy(h, source, destination, load_options, save_options, routers);
   // The digests of the bytes that went out, to compare the copy with once it is saved.
   auto sent = std::make_shared<WeightDigests>();
   std::unique_ptr<WeightStream> weights;
@@ -375,13 +372,14 @@ ModelArtifactsInfo move_model(std::string_view source, std::string_view destinat
     return Error(ErrorCode::corrupt, "moving " + std::string(source) + " to " + std::string(destination) +
                                          ": the copy differs from the source (" + why + "); the source was kept");
   };
-  ModelArtifacts meta = model.artifacts;
-  if (!same_model(meta, copy.artifacts)) throw differs("model.json fields");
+  if (!same_model(model.artifacts, copy.artifacts)) throw differs("model.json fields");
   if (had_weights != (copy.weights != nullptr)) throw differs("weight data present in one only");
   if (copy.weights) {
     std::unique_ptr<WeightStream> back = std::move(copy.weights);
-    if (auto own = recorded_weight_digests(copy.artifacts, destination); own && should_verify_digests(load_options)) {
-      back = digest_stream(std::move(back), 0, own, std::string(destination));
+    if (should_verify_digests(load_options)) {
+      if (auto own = recorded_weight_digests(copy.artifacts, destination)) {
+        back = digest_stream(std::move(back), 0, own, std::string(destination));
+      }
     }
     if (back->size() != sent->weight_bytes) throw differs("weight sizes");
     back = digest_stream(std::move(back), 0, *sent, std::string(destination));

@@ -124,7 +124,7 @@ int run_cp(std::span<const std::string> args) {
   ensure_plugins_discovered();
   const std::string source = to_url(p.positional[0]);
   const std::string destination = to_url(p.positional[1]);
-  if (source == destination) throw Error(ErrorCode::invalid_argument, "Old path and new path are the same: '" + source + "'");
+  // copy_model refuses SRC == DST with tfjs's message before it opens anything.
   ProgressLine progress(std::cerr, progress_wanted(global_options().quiet));
   LoadOptions load_options;
   apply_plugin_options(load_options);
@@ -134,14 +134,13 @@ int run_cp(std::span<const std::string> args) {
   if (p.digests) save_options.digests = *p.digests;
   if (p.shard_bytes) save_options.plugin_options["shard_bytes"] = *p.shard_bytes;
   save_options.keep_shard_layout = true;
-  SaveResult result;
-  result.model_artifacts_info = copy_model(source, destination, load_options, save_options);
+  const ModelArtifactsInfo info = copy_model(source, destination, load_options, save_options);
   progress.finish();
   if (p.json) {
-    std::cout << json::stringify(info_json(destination, result.model_artifacts_info)) << '\n';
+    std::cout << json::stringify(info_json(destination, info)) << '\n';
   } else if (!global_options().quiet) {
-    std::cout << "copied " << source << " -> " << destination << " ("
-              << result.model_artifacts_info.weight_data_bytes.value_or(0) << " weight bytes)\n";
+    std::cout << "copied " << source << " -> " << destination << " (" << info.weight_data_bytes.value_or(0)
+              << " weight bytes)\n";
   }
   return kExitOk;
 }

@@ -14,6 +14,7 @@
 // it blindly, so a record always describes the data it travels with.
 #pragma once
 
+#include <modelport/error.hpp>
 #include <modelport/export.hpp>
 #include <modelport/model_artifacts.hpp>
 #include <modelport/options.hpp>
@@ -80,6 +81,9 @@ struct DigestCheck {
 
 // Hashes every piece of `data` and compares (no exception for a mismatch; see verify_...).
 MODELPORT_API DigestCheck check_weight_digests(const WeightDigests& digests, const WeightData& data);
+
+// Error(corrupt) naming `source`: it holds `actual` weight bytes, its record covers `recorded`.
+MODELPORT_API Error digest_size_error(std::string_view source, std::uint64_t actual, std::uint64_t recorded);
 
 // "shard 2 of 3 (weight bytes 200..399)": how messages name a piece.
 MODELPORT_API std::string describe_piece(const DigestMismatch& mismatch);
