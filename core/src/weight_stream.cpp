@@ -126,8 +126,7 @@ class ReadAheadStream final : public WeightStream {
         return;
       }
       if (!part) return;  // read_part is never asked past the last part
-      changed_.wait(lock, [&] { return !ready_.has_value() || stopping_; });
-      ready_ = std::move(part);
+      ready_ = std::move(part);  // the slot is empty: the last part was taken before this read began
       changed_.notify_all();
       changed_.wait(lock, [&] { return !ready_.has_value() || stopping_; });
     }
